@@ -1,0 +1,30 @@
+/**
+ * Table layout, as data. The SST app (infra/storage.ts) and the local DynamoDB server
+ * (local/dynamodb.ts) both build their tables from this, so what is tested is what deploys.
+ *
+ * payments (single table, partition key `pk`, sort key `sk`):
+ *   PAYMENT#<paymentId> / PAYMENT                 the payment (version-checked writes)
+ *   PAYMENT#<paymentId> / HISTORY#<at>#<seq>      one status-history entry
+ *   PAYMENT#<paymentId> / REFUND#<refundId>       one refund and its reserved amount
+ *   PAYMENT#<paymentId> / OUTBOX#<seq>#<eventId>  one outgoing event (published from the stream)
+ *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
+ * Items that may expire carry `expiresAt` (epoch seconds), the table's TTL attribute.
+ *
+ * idempotency (partition key `id`): Powertools idempotency records, TTL attribute `expiration`.
+ */
+export const tables = {
+  payments: {
+    name: "Payments",
+    partitionKey: "pk",
+    sortKey: "sk",
+    ttlAttribute: "expiresAt",
+    stream: "new-and-old-images",
+  },
+  idempotency: {
+    name: "Idempotency",
+    partitionKey: "id",
+    ttlAttribute: "expiration",
+  },
+} as const;
+
+export type TableName = keyof typeof tables;
