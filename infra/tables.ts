@@ -4,9 +4,10 @@
  *
  * payments (single table, partition key `pk`, sort key `sk`):
  *   PAYMENT#<paymentId> / PAYMENT                 the payment (version-checked writes)
- *   PAYMENT#<paymentId> / HISTORY#<at>#<seq>      one status-history entry
+ *   PAYMENT#<paymentId> / PAYMENT#HISTORY#<ver>   one status-history entry (begins_with PAYMENT
+ *                                                 reads the payment and its history in one query)
  *   PAYMENT#<paymentId> / REFUND#<refundId>       one refund and its reserved amount
- *   PAYMENT#<paymentId> / OUTBOX#<seq>#<eventId>  one outgoing event (published from the stream)
+ *   PAYMENT#<paymentId> / OUTBOX#<ver>#<eventId>  one outgoing event (published from the stream)
  *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
  * Items that may expire carry `expiresAt` (epoch seconds), the table's TTL attribute.
  *

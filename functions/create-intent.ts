@@ -1,0 +1,54 @@
+/** POST /api/payments/intents: create a Stripe PaymentIntent for an order, idempotently. */
+import { requireAnyScope, SCOPES } from "../lib/auth.js";
+import { paymentIdForRequest } from "../lib/domain/ids.js";
+import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
+import {
+  type CreatedPaymentView,
+  createdPaymentView,
+  withClientSecret,
+} from "../lib/http/views.js";
+import { idempotentOperation, type Sink } from "../lib/idempotency.js";
+import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
+import { type CreateIntentRequest, createIntentBody, parseOrThrow } from "../lib/schemas.js";
+import { createPayment } from "../lib/use-cases/create-payment.js";
+
+// The client secret travels from the first run to its answer through the sink, past the store.
+const createOnce = idempotentOperation<CreateIntentRequest, CreatedPaymentView>(
+  async ({ caller, key, payload }, sink) => {
+    const { payment, clientSecret } = await createPayment(
+      { repository, provider, clock },
+      {
+        paymentId: paymentIdForRequest(caller, key),
+        customerId: caller,
+        request: payload,
+        source: "api",
+      },
+    );
+    sink.clientSecret = clientSecret;
+    return createdPaymentView(payment);
+  },
+  idempotencyStore("create-intent"),
+);
+
+export const handler = httpHandler(
+  async ({ event, caller, body, context }) => {
+    requireAnyScope(caller, SCOPES.write);
+    const key = idempotencyKey(event);
+    const request = parseOrThrow(createIntentBody, body);
+    const sink: Sink = {};
+    const { value, replayed } = await createOnce(
+      { caller: caller.sub, key, payload: request },
+      sink,
+      context,
+    );
+    // A replay has no secret in hand (it is never stored): fetch it from Stripe again.
+    const clientSecret =
+      sink.clientSecret ?? (await provider.clientSecret(value.stripePaymentIntentId));
+    return json(
+      201,
+      withClientSecret(value, clientSecret),
+      replayed ? { "idempotent-replayed": "true" } : {},
+    );
+  },
+  { body: "required" },
+);

@@ -1,0 +1,395 @@
+/**
+ * PaymentRepository on DynamoDB (single table, layout in infra/tables.ts).
+ *
+ * Refund reservations and optimistic concurrency:
+ *
+ *   reserve:  Update payment  SET pending = pending + :amt, version = version + 1
+ *                             IF version = :readVersion AND status IN (captured, partially_refunded)
+ *             Put    refund   IF attribute_not_exists(sk)                         (one transaction)
+ *   release:  Update refund   SET reservation = released  IF reservation = held
+ *             Update payment  SET pending = pending - :amt                         (one transaction)
+ *
+ * The remainder (captured - refunded - pending) is computed from the version that was read; the
+ * version check makes the write fail if anything changed since, so two concurrent refunds can
+ * never both fit in the same remainder. A release only ever grows the remainder, so it needs no
+ * version check, and the arithmetic is done by DynamoDB itself so no update is lost.
+ */
+
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { OutboxEvent } from "../domain/events.js";
+import {
+  type ChangeSource,
+  isPaymentStatus,
+  type Payment,
+  type StatusChange,
+} from "../domain/payment.js";
+import { isRefundStatus, type Refund, type RefundStatus } from "../domain/refunds.js";
+import type {
+  InsertPaymentResult,
+  PaymentRepository,
+  PaymentWithHistory,
+  ReserveRefundResult,
+} from "../ports.js";
+
+const PAYMENT_SK = "PAYMENT";
+const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
+const orderPk = (orderId: string) => `ORDER#${orderId}`;
+const seq = (version: number) => String(version).padStart(10, "0");
+const historySk = (version: number) => `${PAYMENT_SK}#HISTORY#${seq(version)}`;
+const outboxSk = (version: number, eventId: string) => `OUTBOX#${seq(version)}#${eventId}`;
+const refundSk = (refundId: string) => `REFUND#${refundId}`;
+
+type Item = Record<string, unknown>;
+
+/** Whether the n-th write of a cancelled transaction failed its condition. */
+function conditionFailedAt(error: TransactionCanceledException, index: number): boolean {
+  return error.CancellationReasons?.[index]?.Code === "ConditionalCheckFailed";
+}
+
+export class DynamoPaymentRepository implements PaymentRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async insertNew(
+    payment: Payment,
+    source: ChangeSource,
+    event: OutboxEvent,
+  ): Promise<InsertPaymentResult> {
+    const pk = paymentPk(payment.id);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: orderPk(payment.orderId),
+                  sk: "ORDER",
+                  type: "order",
+                  paymentId: payment.id,
+                  createdAt: payment.createdAt,
+                },
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...payment, pk, sk: PAYMENT_SK, type: "payment" },
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            },
+            { Put: { TableName: this.tableName, Item: this.historyItem(payment, source) } },
+            { Put: { TableName: this.tableName, Item: this.outboxItem(payment, event) } },
+          ],
+        }),
+      );
+      return { inserted: true };
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        if (conditionFailedAt(error, 0)) {
+          const existing = await this.paymentIdForOrder(payment.orderId);
+          if (existing !== undefined)
+            return { inserted: false, reason: "order_taken", existingPaymentId: existing };
+        }
+        if (conditionFailedAt(error, 1)) return { inserted: false, reason: "payment_id_taken" };
+      }
+      throw error;
+    }
+  }
+
+  async get(paymentId: string): Promise<Payment | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: paymentPk(paymentId), sk: PAYMENT_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : toPayment(Item);
+  }
+
+  async getWithHistory(paymentId: string): Promise<PaymentWithHistory | undefined> {
+    // One query: the payment item and its history items share the PAYMENT sort-key prefix.
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": paymentPk(paymentId), ":prefix": PAYMENT_SK },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    const head = items.find((i) => i.sk === PAYMENT_SK);
+    if (head === undefined) return undefined;
+    const history = items.filter((i) => i.sk !== PAYMENT_SK).map(toStatusChange);
+    return { payment: toPayment(head), history };
+  }
+
+  async paymentIdForOrder(orderId: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: orderPk(orderId), sk: "ORDER" },
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : str(Item, "paymentId");
+  }
+
+  async getRefund(paymentId: string, refundId: string): Promise<Refund | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: paymentPk(paymentId), sk: refundSk(refundId) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : toRefund(Item);
+  }
+
+  async reserveRefund(payment: Payment, refund: Refund): Promise<ReserveRefundResult> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: paymentPk(payment.id), sk: PAYMENT_SK },
+                UpdateExpression:
+                  "SET amountRefundPending = amountRefundPending + :amt, version = version + :one, updatedAt = :now",
+                ConditionExpression: "version = :v AND #status IN (:captured, :partial)",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: {
+                  ":amt": refund.amount,
+                  ":one": 1,
+                  ":now": refund.createdAt,
+                  ":v": payment.version,
+                  ":captured": "captured",
+                  ":partial": "partially_refunded",
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...refund,
+                  pk: paymentPk(payment.id),
+                  sk: refundSk(refund.id),
+                  type: "refund",
+                },
+                ConditionExpression: "attribute_not_exists(sk)",
+              },
+            },
+          ],
+        }),
+      );
+      return { outcome: "reserved", refund };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (conditionFailedAt(error, 1)) {
+        const existing = await this.getRefund(payment.id, refund.id);
+        if (existing !== undefined) return { outcome: "exists", refund: existing };
+      }
+      if (conditionFailedAt(error, 0)) return { outcome: "conflict" };
+      // Another transaction touched the same items at the same moment: also a conflict.
+      if (error.CancellationReasons?.some((r) => r.Code === "TransactionConflict"))
+        return { outcome: "conflict" };
+      throw error;
+    }
+  }
+
+  async releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: paymentPk(refund.paymentId), sk: refundSk(refund.id) },
+                UpdateExpression:
+                  "SET reservation = :released, #status = :status, updatedAt = :now",
+                ConditionExpression: "reservation = :held",
+                ExpressionAttributeNames: { "#status": "status" },
+                ExpressionAttributeValues: {
+                  ":released": "released",
+                  ":held": "held",
+                  ":status": status,
+                  ":now": now,
+                },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: paymentPk(refund.paymentId), sk: PAYMENT_SK },
+                UpdateExpression:
+                  "SET amountRefundPending = amountRefundPending - :amt, updatedAt = :now",
+                ExpressionAttributeValues: { ":amt": refund.amount, ":now": now },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      // Already released or settled by someone else: releasing twice must change nothing.
+      if (error instanceof TransactionCanceledException && conditionFailedAt(error, 0)) return;
+      throw error;
+    }
+  }
+
+  async recordProviderRefund(
+    refund: Refund,
+    stripeRefundId: string,
+    status: RefundStatus,
+    now: string,
+  ): Promise<Refund> {
+    const { Attributes } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: paymentPk(refund.paymentId), sk: refundSk(refund.id) },
+        UpdateExpression: "SET stripeRefundId = :sid, #status = :status, updatedAt = :now",
+        ConditionExpression: "attribute_exists(sk)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: { ":sid": stripeRefundId, ":status": status, ":now": now },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return Attributes === undefined
+      ? { ...refund, stripeRefundId, status, updatedAt: now }
+      : toRefund(Attributes);
+  }
+
+  private historyItem(payment: Payment, source: ChangeSource): Item {
+    return {
+      pk: paymentPk(payment.id),
+      sk: historySk(payment.version),
+      type: "history",
+      status: payment.status,
+      at: payment.updatedAt,
+      source,
+    };
+  }
+
+  private outboxItem(payment: Payment, event: OutboxEvent): Item {
+    return {
+      pk: paymentPk(payment.id),
+      sk: outboxSk(payment.version, event.id),
+      type: "outbox",
+      eventId: event.id,
+      eventType: event.type,
+      partitionKey: payment.orderId,
+      event,
+      createdAt: event.occurredAt,
+    };
+  }
+}
+
+// ---- item mapping: items are our own writes, but a corrupt one must fail loudly, not propagate.
+
+function str(item: Item, key: string): string {
+  const v = item[key];
+  if (typeof v !== "string") throw new Error(`stored item ${String(item.pk)} has no string ${key}`);
+  return v;
+}
+function num(item: Item, key: string): number {
+  const v = item[key];
+  if (typeof v !== "number") throw new Error(`stored item ${String(item.pk)} has no number ${key}`);
+  return v;
+}
+function optStr(item: Item, key: string): string | undefined {
+  const v = item[key];
+  return typeof v === "string" ? v : undefined;
+}
+function strings(value: unknown): Record<string, string> | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function toPayment(item: Item): Payment {
+  const status = str(item, "status");
+  const captureMethod = str(item, "captureMethod");
+  const description = optStr(item, "description");
+  const metadata = strings(item.metadata);
+  const failureCode = optStr(item, "failureCode");
+  const failureMessage = optStr(item, "failureMessage");
+  return {
+    id: str(item, "id"),
+    orderId: str(item, "orderId"),
+    customerId: str(item, "customerId"),
+    status: asStatus(status),
+    amount: num(item, "amount"),
+    currency: str(item, "currency"),
+    captureMethod: captureMethod === "manual" ? "manual" : "automatic",
+    ...(description === undefined ? {} : { description }),
+    ...(metadata === undefined ? {} : { metadata }),
+    stripePaymentIntentId: str(item, "stripePaymentIntentId"),
+    amountCaptured: num(item, "amountCaptured"),
+    amountRefunded: num(item, "amountRefunded"),
+    amountRefundPending: num(item, "amountRefundPending"),
+    ...(failureCode === undefined ? {} : { failureCode }),
+    ...(failureMessage === undefined ? {} : { failureMessage }),
+    version: num(item, "version"),
+    createdAt: str(item, "createdAt"),
+    updatedAt: str(item, "updatedAt"),
+  };
+}
+
+function asStatus(value: string): Payment["status"] {
+  if (!isPaymentStatus(value)) throw new Error(`unknown stored payment status ${value}`);
+  return value;
+}
+
+function toStatusChange(item: Item): StatusChange {
+  const source = str(item, "source");
+  return {
+    status: asStatus(str(item, "status")),
+    at: str(item, "at"),
+    source:
+      source === "order.placed" || source === "stripe" || source === "reconciliation"
+        ? source
+        : "api",
+  };
+}
+
+function toRefund(item: Item): Refund {
+  const status = str(item, "status");
+  if (!isRefundStatus(status)) throw new Error(`unknown stored refund status ${status}`);
+  const reservation = str(item, "reservation");
+  const reason = optStr(item, "reason");
+  const stripeRefundId = optStr(item, "stripeRefundId");
+  return {
+    id: str(item, "id"),
+    paymentId: str(item, "paymentId"),
+    amount: num(item, "amount"),
+    ...(reason === "duplicate" || reason === "fraudulent" || reason === "requested_by_customer"
+      ? { reason }
+      : {}),
+    status,
+    ...(stripeRefundId === undefined ? {} : { stripeRefundId }),
+    reservation: reservation === "released" || reservation === "settled" ? reservation : "held",
+    createdAt: str(item, "createdAt"),
+    updatedAt: str(item, "updatedAt"),
+  };
+}

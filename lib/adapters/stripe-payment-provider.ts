@@ -1,0 +1,148 @@
+/**
+ * PaymentProvider on Stripe. Every write carries our own idempotency key (stripe-node's automatic
+ * key lives for one SDK call only), so a retry after a crash reaches the same PaymentIntent or
+ * Refund. Stripe's errors become domain errors here, in one place:
+ *
+ *   connection error, 5xx, 429  -> ProviderUnavailableError (retry later; 503 to callers)
+ *   idempotency error           -> IdempotencyKeyReusedError (same key, other parameters)
+ *   anything else Stripe refuses -> ProviderRejectedError with Stripe's code
+ */
+import Stripe from "stripe";
+import {
+  IdempotencyKeyReusedError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+} from "../domain/errors.js";
+import { isRefundStatus } from "../domain/refunds.js";
+import type { CreatedPaymentIntent, PaymentProvider, ProviderRefund } from "../ports.js";
+
+export interface StripeClientOptions {
+  secretKey: string;
+  /** Another base URL than api.stripe.com (the local simulator). */
+  apiBase?: string | undefined;
+  /** Network retries per call, each with the same idempotency key. */
+  maxNetworkRetries?: number;
+  timeoutMs?: number;
+}
+
+/** Builds the Stripe SDK client; call once per container. */
+export function createStripeClient(options: StripeClientOptions): Stripe {
+  const base = options.apiBase === undefined ? undefined : new URL(options.apiBase);
+  return new Stripe(options.secretKey, {
+    maxNetworkRetries: options.maxNetworkRetries ?? 2,
+    timeout: options.timeoutMs ?? 8000,
+    appInfo: { name: "payment-service" },
+    ...(base === undefined
+      ? {}
+      : {
+          host: base.hostname,
+          port: base.port === "" ? (base.protocol === "https:" ? 443 : 80) : Number(base.port),
+          protocol: base.protocol === "https:" ? "https" : "http",
+        }),
+  });
+}
+
+/** Whether Stripe may not have executed the request at all, or failed in a way worth retrying. */
+export function isTransientStripeError(error: unknown): boolean {
+  return (
+    error instanceof Stripe.errors.StripeConnectionError ||
+    error instanceof Stripe.errors.StripeAPIError ||
+    error instanceof Stripe.errors.StripeRateLimitError ||
+    (error instanceof Stripe.errors.StripeError && (error.statusCode ?? 0) >= 500)
+  );
+}
+
+function translate(error: unknown): never {
+  if (isTransientStripeError(error)) {
+    // A 429 was refused before anything ran; a timeout or a 5xx may have run at Stripe.
+    const mayHaveExecuted = !(error instanceof Stripe.errors.StripeRateLimitError);
+    throw new ProviderUnavailableError(
+      "The payment provider is unavailable; retry later.",
+      mayHaveExecuted,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof Stripe.errors.StripeIdempotencyError) {
+    throw new IdempotencyKeyReusedError("This Idempotency-Key was used with a different request.", {
+      cause: error,
+    });
+  }
+  if (error instanceof Stripe.errors.StripeError) {
+    throw new ProviderRejectedError(error.message, error.code, { cause: error });
+  }
+  throw error;
+}
+
+export class StripePaymentProvider implements PaymentProvider {
+  constructor(private readonly stripe: Stripe) {}
+
+  async createPaymentIntent(
+    input: Parameters<PaymentProvider["createPaymentIntent"]>[0],
+    idempotencyKey: string,
+  ): Promise<CreatedPaymentIntent> {
+    try {
+      const pi = await this.stripe.paymentIntents.create(
+        {
+          amount: input.amount,
+          currency: input.currency,
+          capture_method: input.captureMethod === "manual" ? "manual" : "automatic",
+          automatic_payment_methods: { enabled: true },
+          ...(input.description === undefined ? {} : { description: input.description }),
+          metadata: { ...input.metadata },
+        },
+        { idempotencyKey },
+      );
+      if (pi.client_secret === null)
+        throw new Error(`PaymentIntent ${pi.id} came without a client secret`);
+      return { id: pi.id, clientSecret: pi.client_secret };
+    } catch (error) {
+      return translate(error);
+    }
+  }
+
+  async clientSecret(paymentIntentId: string): Promise<string> {
+    try {
+      const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId);
+      if (pi.client_secret === null)
+        throw new Error(`PaymentIntent ${pi.id} came without a client secret`);
+      return pi.client_secret;
+    } catch (error) {
+      return translate(error);
+    }
+  }
+
+  async cancelPaymentIntent(paymentIntentId: string, idempotencyKey: string): Promise<void> {
+    try {
+      await this.stripe.paymentIntents.cancel(
+        paymentIntentId,
+        { cancellation_reason: "duplicate" },
+        { idempotencyKey },
+      );
+    } catch (error) {
+      return translate(error);
+    }
+  }
+
+  async createRefund(
+    input: Parameters<PaymentProvider["createRefund"]>[0],
+    idempotencyKey: string,
+  ): Promise<ProviderRefund> {
+    try {
+      const refund = await this.stripe.refunds.create(
+        {
+          payment_intent: input.paymentIntentId,
+          amount: input.amount,
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          metadata: { ...input.metadata },
+        },
+        { idempotencyKey },
+      );
+      const status = refund.status ?? "pending";
+      return { id: refund.id, status: isRefundStatus(status) ? status : "pending" };
+    } catch (error) {
+      return translate(error);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Runtime configuration, parsed once at cold start. A missing or bad value stops the function
+ * with one line that names it.
+ */
+import { z } from "zod";
+
+const schema = z.object({
+  PAYMENTS_TABLE: z.string().min(1),
+  IDEMPOTENCY_TABLE: z.string().min(1),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
+      error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
+    }),
+  /** Base URL of a Stripe-compatible API (the local simulator); unset means api.stripe.com. */
+  STRIPE_API_BASE: z.url().optional(),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Seconds an Idempotency-Key is remembered (24 hours). */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Parses `env`; throws ConfigError("NAME: problem") for the first bad setting. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = issue?.path.map(String).join(".") ?? "configuration";
+  const problem = issue?.code === "invalid_type" ? "missing" : (issue?.message ?? "invalid");
+  throw new ConfigError(`configuration ${name}: ${problem}`);
+}

@@ -1,0 +1,120 @@
+/**
+ * The domain's error tree. Each carries a stable machine-readable `code`; lib/http/problem.ts is
+ * the one place that turns them into HTTP answers. Nothing here knows about HTTP status codes.
+ */
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  /** Extra members of the problem document (for example `paymentId`). */
+  readonly extensions: Readonly<Record<string, string | number>>;
+
+  constructor(
+    message: string,
+    options?: { cause?: unknown; extensions?: Record<string, string | number> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.extensions = options?.extensions ?? {};
+  }
+}
+
+/** The request does not match its schema; nothing was written. */
+export class ValidationError extends DomainError {
+  readonly code = "validation_failed";
+  constructor(readonly errors: readonly FieldError[]) {
+    super("The request is not valid.");
+  }
+}
+
+export class MalformedJsonError extends DomainError {
+  readonly code = "malformed_json";
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly code = "unsupported_media_type";
+}
+
+export class IdempotencyKeyMissingError extends DomainError {
+  readonly code = "idempotency_key_missing";
+}
+
+export class IdempotencyKeyInvalidError extends DomainError {
+  readonly code = "idempotency_key_invalid";
+}
+
+/** The same caller sent the same key with a different request. */
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly code = "idempotency_key_reused";
+}
+
+/** The first request with this key is still running. */
+export class IdempotencyInProgressError extends DomainError {
+  readonly code = "idempotency_request_in_progress";
+}
+
+export class InsufficientScopeError extends DomainError {
+  readonly code = "insufficient_scope";
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly code = "unauthorized";
+}
+
+export class PaymentNotFoundError extends DomainError {
+  readonly code = "payment_not_found";
+}
+
+export class OrderAlreadyHasPaymentError extends DomainError {
+  readonly code = "order_already_has_payment";
+  constructor(readonly paymentId: string) {
+    super("This order already has a payment.", { extensions: { paymentId } });
+  }
+}
+
+export class PaymentNotRefundableError extends DomainError {
+  readonly code = "payment_not_refundable";
+}
+
+export class RefundExceedsRemainingError extends DomainError {
+  readonly code = "refund_exceeds_remaining";
+  constructor(readonly remaining: number) {
+    super(`The refund is larger than what remains to refund (${remaining}).`, {
+      extensions: { remaining },
+    });
+  }
+}
+
+/** Too many concurrent writers on one payment; the caller may retry. */
+export class ConcurrentUpdateError extends DomainError {
+  readonly code = "concurrent_update";
+}
+
+/** Stripe could not be reached, failed, or rate-limited us; the caller may retry later. */
+export class ProviderUnavailableError extends DomainError {
+  readonly code = "provider_unavailable";
+  constructor(
+    message: string,
+    /** False only when Stripe certainly did not act on the request (a 429). */
+    readonly mayHaveExecuted: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Stripe refused the request for a reason the caller cannot fix by retrying. */
+export class ProviderRejectedError extends DomainError {
+  readonly code = "provider_rejected";
+  constructor(
+    message: string,
+    readonly providerCode: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The payment as this service keeps it, and the pure rules over it. No AWS or Stripe imports.
+ */
+
+export const PAYMENT_STATUSES = [
+  "initiated",
+  "processing",
+  "authorized",
+  "captured",
+  "failed",
+  "canceled",
+  "partially_refunded",
+  "refunded",
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export type CaptureMethod = "automatic" | "manual";
+
+/** Who made a status change: the HTTP API, the order.placed consumer, a Stripe webhook, or reconciliation. */
+export type ChangeSource = "api" | "order.placed" | "stripe" | "reconciliation";
+
+export interface StatusChange {
+  readonly status: PaymentStatus;
+  readonly at: string;
+  readonly source: ChangeSource;
+}
+
+/** A stored payment. Never carries a client secret or card data. */
+export interface Payment {
+  readonly id: string;
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly status: PaymentStatus;
+  readonly amount: number;
+  readonly currency: string;
+  readonly captureMethod: CaptureMethod;
+  readonly description?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly stripePaymentIntentId: string;
+  /** Captured so far (minor units); refunds are taken from this. */
+  readonly amountCaptured: number;
+  /** Refunds Stripe has confirmed. */
+  readonly amountRefunded: number;
+  /** Refunds accepted by this service and not yet settled or released. */
+  readonly amountRefundPending: number;
+  readonly failureCode?: string;
+  readonly failureMessage?: string;
+  /** Optimistic-concurrency counter: every write that can shrink what is refundable bumps it. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** Statuses in which the customer still has to act, so the client secret is still useful. */
+export function awaitsCustomer(status: PaymentStatus): boolean {
+  return status === "initiated" || status === "failed";
+}
+
+/** Builds the record of a payment whose PaymentIntent Stripe has just created. */
+export function newPayment(input: {
+  id: string;
+  orderId: string;
+  customerId: string;
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  description?: string | undefined;
+  metadata?: Readonly<Record<string, string>> | undefined;
+  stripePaymentIntentId: string;
+  now: string;
+}): Payment {
+  return {
+    id: input.id,
+    orderId: input.orderId,
+    customerId: input.customerId,
+    status: "initiated",
+    amount: input.amount,
+    currency: input.currency,
+    captureMethod: input.captureMethod,
+    ...(input.description === undefined ? {} : { description: input.description }),
+    ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
+    stripePaymentIntentId: input.stripePaymentIntentId,
+    amountCaptured: 0,
+    amountRefunded: 0,
+    amountRefundPending: 0,
+    version: 1,
+    createdAt: input.now,
+    updatedAt: input.now,
+  };
+}
+
+export function isPaymentStatus(value: string): value is PaymentStatus {
+  return (PAYMENT_STATUSES as readonly string[]).includes(value);
+}

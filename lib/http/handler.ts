@@ -1,0 +1,124 @@
+/**
+ * The middy stack every HTTP Lambda shares: optional JSON body parsing and one error handler
+ * that answers problem+json (lib/http/problem.ts). Handlers stay thin: parse, call one use case,
+ * map the result.
+ */
+import middy from "@middy/core";
+import httpJsonBodyParser from "@middy/http-json-body-parser";
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
+import { type Caller, callerFromClaims } from "../auth.js";
+import {
+  IdempotencyKeyInvalidError,
+  IdempotencyKeyMissingError,
+  MalformedJsonError,
+  UnsupportedMediaTypeError,
+} from "../domain/errors.js";
+import { logger, redact } from "../observability.js";
+import { IDEMPOTENCY_KEY_PATTERN } from "../schemas.js";
+import { problemFromError } from "./problem.js";
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export interface HttpRequest {
+  readonly event: HttpEvent;
+  readonly caller: Caller;
+  /** The parsed JSON body (`undefined` for routes without one). */
+  readonly body: unknown;
+  readonly context: Context;
+}
+
+export interface HttpHandlerOptions {
+  /** `required`: a JSON body must be sent; `optional`: an empty body reads as `{}`. */
+  readonly body?: "required" | "optional" | "none";
+}
+
+/** Middy's own HTTP errors (bad JSON, wrong content type) carry a status code. */
+function middyStatus(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null || !("statusCode" in error)) return undefined;
+  return typeof error.statusCode === "number" ? error.statusCode : undefined;
+}
+
+function translateMiddyError(error: unknown): unknown {
+  const status = middyStatus(error);
+  if (status === 415)
+    return new UnsupportedMediaTypeError("Send the body as application/json.", { cause: error });
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new MalformedJsonError("The body is not valid JSON.", { cause: error });
+  }
+  return error;
+}
+
+/** Wraps a thin handler with the shared stack. */
+export function httpHandler(
+  fn: (request: HttpRequest) => Promise<HttpResult>,
+  options: HttpHandlerOptions = {},
+): middy.MiddyfiedHandler<HttpEvent, HttpResult> {
+  const mode = options.body ?? "none";
+  const stack = middy<HttpEvent, HttpResult>().use({
+    onError: async (request) => {
+      const { response, unexpected } = problemFromError(translateMiddyError(request.error));
+      if (unexpected) {
+        logger.error("unexpected error", {
+          route: request.event.routeKey,
+          error: redact(
+            request.error instanceof Error
+              ? {
+                  name: request.error.name,
+                  message: request.error.message,
+                  stack: request.error.stack,
+                }
+              : String(request.error),
+          ),
+        });
+      }
+      request.response = response;
+    },
+  });
+  if (mode === "optional") {
+    stack.use({
+      before: async (request) => {
+        const raw = request.event.body;
+        if (raw === undefined || raw === "") {
+          request.event.body = "{}";
+          request.event.headers = { ...request.event.headers, "content-type": "application/json" };
+        }
+      },
+    });
+  }
+  if (mode !== "none") stack.use(httpJsonBodyParser<HttpEvent>());
+  return stack.handler(async (event, context) => {
+    const caller = callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
+    const body: unknown = mode === "none" ? undefined : event.body;
+    return await fn({ event, caller, body, context });
+  });
+}
+
+/** The Idempotency-Key header (HTTP API lower-cases header names), checked. */
+export function idempotencyKey(event: HttpEvent): string {
+  const key = event.headers["idempotency-key"];
+  if (key === undefined || key.length === 0)
+    throw new IdempotencyKeyMissingError("An Idempotency-Key header is required.");
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new IdempotencyKeyInvalidError(
+      "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+    );
+  }
+  return key;
+}
+
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  };
+}

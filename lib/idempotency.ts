@@ -1,0 +1,124 @@
+/**
+ * Idempotent operations on Powertools idempotency (DynamoDB), keyed by the caller and its
+ * Idempotency-Key, validated against the request payload, remembered for 24 hours.
+ *
+ * We wrap the use case with `makeIdempotent` rather than using the middy middleware: in 2.35.0
+ * the middleware's onError deletes the record even when it was the middleware itself that
+ * rejected a concurrent duplicate, which frees the first request's lock.
+ *
+ * Powertools stores whatever the function returns. Functions wrapped here must return only
+ * what may rest in a database: never a client secret. Values that must reach the caller but
+ * not the store travel through `sink`, which is not hashed and not stored.
+ */
+
+/** Values for this answer only; never hashed, never stored. */
+export type Sink = Record<string, string>;
+
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyKeyError,
+  IdempotencyPersistenceLayerError,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from "@aws-lambda-powertools/idempotency";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Context } from "aws-lambda";
+import {
+  IdempotencyInProgressError,
+  IdempotencyKeyMissingError,
+  IdempotencyKeyReusedError,
+} from "./domain/errors.js";
+
+/** What the operation is called with: the key parts, and the payload that must match on replay. */
+export interface IdempotentRequest<P> {
+  readonly caller: string;
+  readonly key: string;
+  readonly payload: P;
+}
+
+export interface IdempotentOutcome<R> {
+  readonly value: R;
+  /** True when `value` comes from the store (an earlier request with the same key). */
+  readonly replayed: boolean;
+}
+
+export interface IdempotencyStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Names the operation, so the same Idempotency-Key on two routes never collides. */
+  readonly keyPrefix: string;
+  readonly expiresAfterSeconds: number;
+}
+
+function isOutcome(value: unknown): value is { value: unknown; replayed?: boolean } {
+  return typeof value === "object" && value !== null && "value" in value;
+}
+
+/**
+ * Makes `operation` idempotent. The returned function registers the Lambda context on every
+ * call, so a request that dies mid-way holds its key only until its Lambda would have timed out.
+ */
+export function idempotentOperation<P, R>(
+  operation: (request: IdempotentRequest<P>, sink: Sink) => Promise<R>,
+  options: IdempotencyStoreOptions,
+): (request: IdempotentRequest<P>, sink: Sink, context: Context) => Promise<IdempotentOutcome<R>> {
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: "[caller, key]",
+    payloadValidationJmesPath: "payload",
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: options.expiresAfterSeconds,
+    // Runs only on replays: mark the stored value so the handler can say so.
+    responseHook: (response) => ({ replayed: true, value: response }),
+  });
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: options.tableName,
+    awsSdkV3Client: options.client,
+  });
+  const wrapped = makeIdempotent(
+    async (request: IdempotentRequest<P>, sink: Sink) => ({
+      value: await operation(request, sink),
+    }),
+    { persistenceStore, config, keyPrefix: options.keyPrefix, dataIndexArgument: 0 },
+  );
+
+  return async (request, sink, context) => {
+    config.registerLambdaContext(context);
+    let result: unknown;
+    try {
+      result = await wrapped(request, sink);
+    } catch (error) {
+      throw translate(error);
+    }
+    if (!isOutcome(result)) throw new Error("idempotency store returned an unexpected record");
+    // The stored record holds exactly what `operation` returned for this key and payload.
+    return { value: result.value as R, replayed: result.replayed === true };
+  };
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new IdempotencyInProgressError(
+      "A request with this Idempotency-Key is still running; retry shortly.",
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof IdempotencyValidationError) {
+    return new IdempotencyKeyReusedError(
+      "This Idempotency-Key was used with a different request.",
+      { cause: error },
+    );
+  }
+  if (
+    error instanceof IdempotencyPersistenceLayerError &&
+    error.cause instanceof IdempotencyKeyError
+  ) {
+    return new IdempotencyKeyMissingError("An Idempotency-Key header is required.", {
+      cause: error,
+    });
+  }
+  return error;
+}

@@ -1,0 +1,98 @@
+/**
+ * The small interfaces the use cases take as parameters. Adapters in lib/adapters implement them;
+ * nothing here imports an adapter.
+ */
+
+import type { OutboxEvent } from "./domain/events.js";
+import type { CaptureMethod, ChangeSource, Payment, StatusChange } from "./domain/payment.js";
+import type { Refund, RefundReason, RefundStatus } from "./domain/refunds.js";
+
+/** A payment with its history, oldest first. */
+export interface PaymentWithHistory {
+  readonly payment: Payment;
+  readonly history: readonly StatusChange[];
+}
+
+export type InsertPaymentResult =
+  | { inserted: true }
+  /** The order already belongs to a payment (maybe this very one, written by an earlier try). */
+  | { inserted: false; reason: "order_taken"; existingPaymentId: string }
+  /** A payment with this id exists for another order (an Idempotency-Key reused after its window). */
+  | { inserted: false; reason: "payment_id_taken" };
+
+export type ReserveRefundResult =
+  | { outcome: "reserved"; refund: Refund }
+  /** A refund with this id already exists (a retry of the same request). */
+  | { outcome: "exists"; refund: Refund }
+  /** The payment changed since it was read; read again and decide again. */
+  | { outcome: "conflict" };
+
+export interface PaymentRepository {
+  /**
+   * Writes a new payment, its first history entry, its outbox event and the order lock, all or
+   * nothing. Fails softly when the order already has a payment.
+   */
+  insertNew(
+    payment: Payment,
+    source: ChangeSource,
+    event: OutboxEvent,
+  ): Promise<InsertPaymentResult>;
+  get(paymentId: string): Promise<Payment | undefined>;
+  getWithHistory(paymentId: string): Promise<PaymentWithHistory | undefined>;
+  paymentIdForOrder(orderId: string): Promise<string | undefined>;
+  getRefund(paymentId: string, refundId: string): Promise<Refund | undefined>;
+  /** Holds `refund.amount` against `payment` if the payment is still at `payment.version`. */
+  reserveRefund(payment: Payment, refund: Refund): Promise<ReserveRefundResult>;
+  /** Gives a held amount back to the payment's remainder and marks the refund failed. Once only. */
+  releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void>;
+  /** Records what Stripe answered for a held refund (the amount stays held until settled). */
+  recordProviderRefund(
+    refund: Refund,
+    stripeRefundId: string,
+    status: RefundStatus,
+    now: string,
+  ): Promise<Refund>;
+}
+
+export interface CreatedPaymentIntent {
+  readonly id: string;
+  /** Handed to the caller, never stored or logged. */
+  readonly clientSecret: string;
+}
+
+export interface ProviderRefund {
+  readonly id: string;
+  readonly status: RefundStatus;
+}
+
+/** The payment provider (Stripe). Every write takes our idempotency key. */
+export interface PaymentProvider {
+  createPaymentIntent(
+    input: {
+      amount: number;
+      currency: string;
+      captureMethod: CaptureMethod;
+      description?: string | undefined;
+      metadata: Readonly<Record<string, string>>;
+    },
+    idempotencyKey: string,
+  ): Promise<CreatedPaymentIntent>;
+  /** The client secret of an existing PaymentIntent, fetched fresh (it is never stored). */
+  clientSecret(paymentIntentId: string): Promise<string>;
+  cancelPaymentIntent(paymentIntentId: string, idempotencyKey: string): Promise<void>;
+  createRefund(
+    input: {
+      paymentIntentId: string;
+      amount: number;
+      reason?: RefundReason | undefined;
+      metadata: Readonly<Record<string, string>>;
+    },
+    idempotencyKey: string,
+  ): Promise<ProviderRefund>;
+}
+
+export interface Clock {
+  now(): string;
+}
+
+export const systemClock: Clock = { now: () => new Date().toISOString() };

@@ -1,0 +1,94 @@
+/**
+ * Boundary schemas (zod), each next to its inferred type. Unknown fields are rejected; amounts
+ * are integers in minor units, checked against the currency's Stripe minimum.
+ */
+import { z } from "zod";
+import { type FieldError, ValidationError } from "./domain/errors.js";
+import { checkChargeAmount, MAX_AMOUNT } from "./domain/money.js";
+
+export const ORDER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+const orderId = z
+  .string()
+  .regex(ORDER_ID_PATTERN, { error: "must be 1 to 64 characters of A-Z a-z 0-9 _ . : -" });
+
+/** Stripe's metadata limits: 50 keys, key up to 40 characters without brackets, value up to 500. */
+export const RESERVED_METADATA_KEYS = ["payment_id", "order_id", "customer_id"] as const;
+const metadata = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(40, { error: "metadata keys are at most 40 characters" })
+      .regex(/^[^[\]]+$/, { error: "metadata keys may not contain square brackets" })
+      .refine((k) => !(RESERVED_METADATA_KEYS as readonly string[]).includes(k), {
+        error: `metadata keys ${RESERVED_METADATA_KEYS.join(", ")} are reserved`,
+      }),
+    z.string().max(500, { error: "metadata values are at most 500 characters" }),
+  )
+  .refine((m) => Object.keys(m).length <= 50 - RESERVED_METADATA_KEYS.length, {
+    error: `at most ${50 - RESERVED_METADATA_KEYS.length} metadata keys`,
+  });
+
+export const createIntentBody = z
+  .strictObject({
+    orderId,
+    amount: z.int({ error: "must be an integer number of minor units" }).min(1).max(MAX_AMOUNT),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, { error: "must be a three-letter ISO 4217 code" })
+      .transform((c) => c.toLowerCase()),
+    captureMethod: z.enum(["automatic", "manual"]).default("automatic"),
+    description: z.string().min(1).max(1000).optional(),
+    metadata: metadata.optional(),
+  })
+  .superRefine((body, ctx) => {
+    const problem = checkChargeAmount(body.amount, body.currency);
+    if (problem === undefined) return;
+    switch (problem.kind) {
+      case "unsupported_currency":
+        ctx.addIssue({ code: "custom", path: ["currency"], message: "currency not supported" });
+        return;
+      case "below_minimum":
+        ctx.addIssue({
+          code: "custom",
+          path: ["amount"],
+          message: `below Stripe's minimum of ${problem.minimum} for ${body.currency}`,
+        });
+        return;
+      case "above_maximum":
+      case "not_integer":
+        ctx.addIssue({ code: "custom", path: ["amount"], message: "amount out of range" });
+        return;
+    }
+  });
+export type CreateIntentRequest = z.infer<typeof createIntentBody>;
+
+export const refundBody = z.strictObject({
+  amount: z
+    .int({ error: "must be an integer number of minor units" })
+    .min(1)
+    .max(MAX_AMOUNT)
+    .optional(),
+  reason: z.enum(["duplicate", "fraudulent", "requested_by_customer"]).optional(),
+});
+export type RefundRequest = z.infer<typeof refundBody>;
+
+export const listPaymentsQuery = z.strictObject({ orderId });
+
+/** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** Parses `input` or throws a ValidationError listing every problem with its path. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(toFieldErrors(result.error));
+}
+
+function toFieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.length === 0 ? "/" : `/${issue.path.map(String).join("/")}`,
+    message: issue.message,
+  }));
+}

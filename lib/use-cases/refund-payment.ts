@@ -1,0 +1,137 @@
+/**
+ * Refund a captured payment, never beyond what remains, whatever runs concurrently.
+ *
+ *   1. read the payment, decide (409 not refundable / 422 exceeds remaining)
+ *   2. reserve the amount and write the refund, version-checked (on conflict: read, decide again)
+ *   3. ask Stripe, keyed by the refund id (a retry reaches the same Stripe refund)
+ *   4. Stripe refused for sure (4xx, 429)  -> release the reservation
+ *      Stripe may have acted (timeout, 5xx) -> keep it held and answer 503: a retry with the same
+ *      Idempotency-Key resumes at step 3; the charge.refunded webhook or reconciliation settles it
+ *
+ * The held amount moves to `amountRefunded` when Stripe confirms the refund (webhook).
+ */
+import { randomInt } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  ConcurrentUpdateError,
+  IdempotencyKeyReusedError,
+  PaymentNotFoundError,
+  PaymentNotRefundableError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  RefundExceedsRemainingError,
+} from "../domain/errors.js";
+import { isPaymentId } from "../domain/ids.js";
+import type { Payment } from "../domain/payment.js";
+import { decideRefund, type Refund, type RefundReason } from "../domain/refunds.js";
+import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
+
+export interface RefundInput {
+  readonly paymentId: string;
+  readonly refundId: string;
+  readonly amount?: number | undefined;
+  readonly reason?: RefundReason | undefined;
+}
+
+export interface RefundDeps {
+  readonly repository: PaymentRepository;
+  readonly provider: PaymentProvider;
+  readonly clock: Clock;
+  /** Attempts at the version-checked reservation before giving up with 409 concurrent_update. */
+  readonly maxAttempts?: number;
+}
+
+export async function refundPayment(deps: RefundDeps, input: RefundInput): Promise<Refund> {
+  const { held, payment } = await reserve(deps, input);
+  if (held.stripeRefundId !== undefined) return held; // an earlier try already reached Stripe
+
+  try {
+    const stripeRefund = await deps.provider.createRefund(
+      {
+        paymentIntentId: payment.stripePaymentIntentId,
+        amount: held.amount,
+        reason: held.reason,
+        metadata: { payment_id: payment.id, refund_id: held.id },
+      },
+      `refund:${held.id}`,
+    );
+    return await deps.repository.recordProviderRefund(
+      held,
+      stripeRefund.id,
+      stripeRefund.status,
+      deps.clock.now(),
+    );
+  } catch (error) {
+    const certainNothingHappened =
+      error instanceof ProviderRejectedError ||
+      (error instanceof ProviderUnavailableError && !error.mayHaveExecuted);
+    if (certainNothingHappened)
+      await deps.repository.releaseRefund(held, "failed", deps.clock.now());
+    if (error instanceof ProviderRejectedError) {
+      if (error.providerCode === "amount_too_large") throw new RefundExceedsRemainingError(0);
+      throw new PaymentNotRefundableError(
+        `Stripe refused the refund (${error.providerCode ?? "no code"}).`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+}
+
+async function reserve(
+  deps: RefundDeps,
+  input: RefundInput,
+): Promise<{ held: Refund; payment: Payment }> {
+  const maxAttempts = deps.maxAttempts ?? 40;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const payment = isPaymentId(input.paymentId)
+      ? await deps.repository.get(input.paymentId)
+      : undefined;
+    if (payment === undefined) throw new PaymentNotFoundError("No such payment.");
+
+    const decision = decideRefund(payment, input.amount);
+    if (!decision.ok) {
+      // An earlier try of this very request may be what used the remainder up: resume it.
+      const earlier = await deps.repository.getRefund(payment.id, input.refundId);
+      if (earlier !== undefined) return { held: resumable(earlier, input), payment };
+      if (decision.reason === "exceeds_remaining")
+        throw new RefundExceedsRemainingError(decision.remaining);
+      throw new PaymentNotRefundableError(
+        "This payment has nothing left to refund, or is not captured.",
+      );
+    }
+    const now = deps.clock.now();
+    const refund: Refund = {
+      id: input.refundId,
+      paymentId: payment.id,
+      amount: decision.amount,
+      ...(input.reason === undefined ? {} : { reason: input.reason }),
+      status: "pending",
+      reservation: "held",
+      createdAt: now,
+      updatedAt: now,
+    };
+    const result = await deps.repository.reserveRefund(payment, refund);
+    if (result.outcome === "reserved") return { held: result.refund, payment };
+    if (result.outcome === "exists") return { held: resumable(result.refund, input), payment };
+    // Someone changed the payment since we read it: back off a little, then decide again.
+    await delay(randomInt(2, 10 + attempt * 5));
+  }
+  throw new ConcurrentUpdateError("The payment is being changed by many requests at once; retry.");
+}
+
+/** An earlier try of this same request left this refund; continue it, if it is the same request. */
+function resumable(earlier: Refund, input: RefundInput): Refund {
+  const sameAmount = input.amount === undefined || input.amount === earlier.amount;
+  if (!sameAmount || input.reason !== earlier.reason) {
+    throw new IdempotencyKeyReusedError(
+      "This Idempotency-Key was already used for a different refund.",
+    );
+  }
+  if (earlier.reservation === "released") {
+    throw new PaymentNotRefundableError("An earlier try of this refund was refused.");
+  }
+  return earlier;
+}
