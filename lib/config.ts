@@ -7,11 +7,9 @@ import { z } from "zod";
 const schema = z.object({
   PAYMENTS_TABLE: z.string().min(1),
   IDEMPOTENCY_TABLE: z.string().min(1),
-  STRIPE_SECRET_KEY: z
-    .string()
-    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
-      error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
-    }),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
+    error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
+  }),
   /** Base URL of a Stripe-compatible API (the local simulator); unset means api.stripe.com. */
   STRIPE_API_BASE: z.url().optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),
