@@ -86,9 +86,14 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.
   throw new ValidationError(toFieldErrors(result.error));
 }
 
+const pointer = (path: readonly PropertyKey[]): string =>
+  path.length === 0 ? "/" : `/${path.map(String).join("/")}`;
+
 function toFieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.length === 0 ? "/" : `/${issue.path.map(String).join("/")}`,
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    // An unknown field is reported at its own path, one entry per field.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: pointer([...issue.path, key]), message: "unknown field" }))
+      : [{ path: pointer(issue.path), message: issue.message }],
+  );
 }

@@ -1,0 +1,249 @@
+/**
+ * A local API Gateway (HTTP API, payload format 2.0) in front of the real handler modules,
+ * serving the same route table as the SST app (infra/routes.ts). Routes with `auth: "jwt"` need
+ * a bearer token the local key signed; without one the answer is 401 before any handler runs,
+ * as with the deployed JWT authorizer.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from "aws-lambda";
+import type { RouteDefinition } from "../infra/routes.js";
+import type { JwtClaims } from "../lib/auth.js";
+import { problem } from "../lib/http/problem.js";
+
+export type LambdaHttpHandler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<unknown>;
+
+export interface GatewayOptions {
+  readonly port: number;
+  readonly host?: string;
+  readonly routes: readonly RouteDefinition[];
+  /** Loads `functions/<name>.ts` and returns its `handler`. */
+  readonly loadHandler?: (name: string) => Promise<LambdaHttpHandler>;
+  readonly verifyToken: (token: string) => Promise<JwtClaims | undefined>;
+  /** Largest body accepted, in bytes (API Gateway's own limit is 10 MB). */
+  readonly maxBodyBytes?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+interface CompiledRoute {
+  readonly route: RouteDefinition;
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+}
+
+function compile(route: RouteDefinition): CompiledRoute {
+  const [method = "", path = ""] = route.routeKey.split(" ");
+  const params: string[] = [];
+  const source = path
+    .split("/")
+    .map((segment) => {
+      const m = /^\{(\w+)\}$/.exec(segment);
+      if (m?.[1] === undefined) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      params.push(m[1]);
+      return "([^/]+)";
+    })
+    .join("/");
+  return { route, method, pattern: new RegExp(`^${source}$`), params };
+}
+
+/** Loads a handler module from functions/ with the runtime's own module loader. */
+export async function loadFunctionHandler(functionsDir: string, name: string): Promise<LambdaHttpHandler> {
+  const mod: unknown = await import(pathToFileURL(join(functionsDir, `${name}.ts`)).href);
+  if (typeof mod !== "object" || mod === null || !("handler" in mod) || typeof mod.handler !== "function") {
+    throw new Error(`functions/${name}.ts does not export a handler`);
+  }
+  const handler = mod.handler;
+  return async (event, context) => await handler(event, context);
+}
+
+const TEXTUAL = /^(text\/|application\/(json|.*\+json|x-www-form-urlencoded|xml|javascript))/i;
+
+function lambdaContext(route: RouteDefinition): Context {
+  const deadline = Date.now() + route.timeoutSeconds * 1000;
+  const functionName = `payment-service-local-${route.handler}`;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: String(route.memoryMb),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: ServerResponse, statusCode: number, headers: Record<string, string>, body: string | Buffer): void {
+  res.writeHead(statusCode, { ...headers, "content-length": String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function sendResult(res: ServerResponse, result: unknown): void {
+  // Payload 2.0: a structured result has statusCode; anything else is 200 JSON.
+  if (typeof result === "object" && result !== null && "statusCode" in result && typeof result.statusCode === "number") {
+    const headers: Record<string, string> = {};
+    if ("headers" in result && typeof result.headers === "object" && result.headers !== null) {
+      for (const [k, v] of Object.entries(result.headers)) headers[k.toLowerCase()] = String(v);
+    }
+    const rawBody = "body" in result && typeof result.body === "string" ? result.body : "";
+    const base64 = "isBase64Encoded" in result && result.isBase64Encoded === true;
+    send(res, result.statusCode, headers, base64 ? Buffer.from(rawBody, "base64") : rawBody);
+    return;
+  }
+  const body = typeof result === "string" ? result : JSON.stringify(result ?? null);
+  send(res, 200, { "content-type": "application/json" }, body);
+}
+
+function sendProblem(res: ServerResponse, code: string, detail: string): void {
+  const answer = problem(code, detail);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(answer.headers ?? {})) headers[k] = String(v);
+  send(res, answer.statusCode ?? 500, headers, answer.body ?? "");
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > limit) return undefined;
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const compiled = options.routes.map(compile);
+  const loaded = new Map<string, Promise<LambdaHttpHandler>>();
+  const load = (name: string) => {
+    let p = loaded.get(name);
+    if (p === undefined) {
+      p = (options.loadHandler ?? ((n) => loadFunctionHandler(new URL("../functions/", import.meta.url).pathname, n)))(name);
+      loaded.set(name, p);
+    }
+    return p;
+  };
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      options.log?.(`gateway: handler crashed: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) sendProblem(res, "internal_error", "Something went wrong on our side.");
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://local");
+    const method = (req.method ?? "GET").toUpperCase();
+    let match: { compiled: CompiledRoute; values: string[] } | undefined;
+    for (const c of compiled) {
+      if (c.method !== method) continue;
+      const m = c.pattern.exec(url.pathname);
+      if (m !== null) {
+        match = { compiled: c, values: m.slice(1) };
+        break;
+      }
+    }
+    if (match === undefined) {
+      await readBody(req, maxBody);
+      sendProblem(res, "route_not_found", `No route for ${method} ${url.pathname}.`);
+      return;
+    }
+    const { route } = match.compiled;
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
+    }
+
+    let claims: JwtClaims | undefined;
+    if (route.auth === "jwt") {
+      const auth = headers.authorization ?? "";
+      const token = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+      claims = token === undefined ? undefined : await options.verifyToken(token);
+      if (claims === undefined) {
+        await readBody(req, maxBody);
+        sendProblem(res, "unauthorized", "A valid bearer token is required.");
+        return;
+      }
+    }
+
+    const raw = await readBody(req, maxBody);
+    if (raw === undefined) {
+      sendProblem(res, "validation_failed", `The body is larger than ${maxBody} bytes.`);
+      return;
+    }
+    const contentType = headers["content-type"] ?? "";
+    const textual = raw.length === 0 || TEXTUAL.test(contentType);
+    const pathParameters: Record<string, string> = {};
+    match.compiled.params.forEach((name, i) => {
+      pathParameters[name] = decodeURIComponent(match.values[i] ?? "");
+    });
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    const now = new Date();
+
+    const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
+      version: "2.0",
+      routeKey: route.routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.replace(/^\?/, ""),
+      headers,
+      ...(Object.keys(query).length === 0 ? {} : { queryStringParameters: query }),
+      ...(match.compiled.params.length === 0 ? {} : { pathParameters }),
+      requestContext: {
+        accountId: "000000000000",
+        apiId: "local",
+        authorizer: { principalId: "", integrationLatency: 0, jwt: { claims: claims ?? {}, scopes: [] } },
+        domainName: headers.host ?? "127.0.0.1",
+        domainPrefix: "local",
+        http: {
+          method,
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+          userAgent: headers["user-agent"] ?? "",
+        },
+        requestId: randomUUID(),
+        routeKey: route.routeKey,
+        stage: "$default",
+        time: now.toISOString(),
+        timeEpoch: now.getTime(),
+      },
+      ...(raw.length === 0 ? {} : { body: textual ? raw.toString("utf8") : raw.toString("base64") }),
+      isBase64Encoded: !textual,
+    };
+    const handler = await load(route.handler);
+    sendResult(res, await handler(event, lambdaContext(route)));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

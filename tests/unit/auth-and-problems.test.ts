@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { callerFromClaims, mayRead, requireAnyScope, SCOPES } from "../../lib/auth.js";
+import {
+  InsufficientScopeError,
+  OrderAlreadyHasPaymentError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../lib/domain/errors.js";
+import { problemFromError } from "../../lib/http/problem.js";
+import { redact } from "../../lib/observability.js";
+
+describe("caller from claims", () => {
+  it("reads sub and the space-separated scope claim", () => {
+    const caller = callerFromClaims({ sub: "alice", scope: "payments:read payments:write" });
+    expect(caller.sub).toBe("alice");
+    expect([...caller.scopes].sort()).toEqual(["payments:read", "payments:write"]);
+  });
+
+  it("reads a scope list that API Gateway rendered as text", () => {
+    expect([...callerFromClaims({ sub: "a", scp: "[payments:read payments:admin]" }).scopes].sort()).toEqual([
+      "payments:admin",
+      "payments:read",
+    ]);
+  });
+
+  it("refuses claims without a subject", () => {
+    expect(() => callerFromClaims({ scope: "payments:read" })).toThrow(UnauthenticatedError);
+    expect(() => callerFromClaims(undefined)).toThrow(UnauthenticatedError);
+  });
+
+  it("enforces scopes", () => {
+    const caller = callerFromClaims({ sub: "a", scope: "payments:read" });
+    expect(() => requireAnyScope(caller, SCOPES.write)).toThrow(InsufficientScopeError);
+    expect(() => requireAnyScope(caller, SCOPES.write, SCOPES.read)).not.toThrow();
+  });
+
+  it.each([
+    ["payments:read", "alice", true],
+    ["payments:read", "bob", false],
+    ["payments:admin", "bob", true],
+    ["payments:write", "alice", false],
+    ["payments:refund", "bob", false],
+  ])("with %s, alice may read a payment of %s: %s", (scope, owner, expected) => {
+    expect(mayRead(callerFromClaims({ sub: "alice", scope }), owner)).toBe(expected);
+  });
+});
+
+describe("problem details", () => {
+  it("answers validation errors with their field errors", () => {
+    const { response, unexpected } = problemFromError(new ValidationError([{ path: "/amount", message: "bad" }]));
+    expect(unexpected).toBe(false);
+    expect(response.statusCode).toBe(400);
+    expect(response.headers?.["content-type"]).toBe("application/problem+json");
+    expect(JSON.parse(response.body ?? "")).toMatchObject({
+      status: 400,
+      code: "validation_failed",
+      errors: [{ path: "/amount", message: "bad" }],
+    });
+  });
+
+  it("carries extensions such as the existing payment id", () => {
+    const { response } = problemFromError(new OrderAlreadyHasPaymentError("pay_1"));
+    expect(response.statusCode).toBe(409);
+    expect(JSON.parse(response.body ?? "")).toMatchObject({ code: "order_already_has_payment", paymentId: "pay_1" });
+  });
+
+  it("turns anything unknown into a 500 that says nothing of it", () => {
+    const { response, unexpected } = problemFromError(new Error("connection string postgres://secret@db"));
+    expect(unexpected).toBe(true);
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain("secret");
+  });
+});
+
+describe("redaction", () => {
+  it("removes client secrets, card numbers and secret-named fields", () => {
+    const out = JSON.stringify(
+      redact({
+        message: "pi_123_secret_abc for 4242 4242 4242 4242",
+        clientSecret: "anything",
+        nested: { stripeSignature: "t=1,v1=x", amount: 1000 },
+      }),
+    );
+    expect(out).not.toContain("pi_123_secret_abc");
+    expect(out).not.toContain("4242 4242");
+    expect(out).not.toContain("t=1,v1=x");
+    expect(out).toContain("1000");
+  });
+});
