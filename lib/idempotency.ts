@@ -69,8 +69,11 @@ export function idempotentOperation<P, R>(
     payloadValidationJmesPath: "payload",
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: options.expiresAfterSeconds,
-    // Runs only on replays: mark the stored value so the handler can say so.
-    responseHook: (response) => ({ replayed: true, value: response }),
+    // Runs only on replays: mark the stored `{ value }` so the handler can say so.
+    responseHook: (response) =>
+      typeof response === "object" && response !== null && !Array.isArray(response)
+        ? { ...response, replayed: true }
+        : response,
   });
   const persistenceStore = new DynamoDBPersistenceLayer({
     tableName: options.tableName,

@@ -35,7 +35,8 @@ async function importPair(jwk: { privateJwk: JWK; publicJwk: JWK }): Promise<Dev
   const privateKey = await importJWK(jwk.privateJwk, ALG);
   const publicKey = await importJWK(jwk.publicJwk, ALG);
   // importJWK gives bytes only for symmetric ("oct") keys; ours are EC.
-  if (privateKey instanceof Uint8Array || publicKey instanceof Uint8Array) throw new Error("bad dev key file");
+  if (privateKey instanceof Uint8Array || publicKey instanceof Uint8Array)
+    throw new Error("bad dev key file");
   return { privateKey, publicKey };
 }
 
@@ -47,7 +48,10 @@ export async function loadOrCreateDevKeys(file: string): Promise<DevKeys> {
     if (!(error instanceof Error && "code" in error && error.code === "ENOENT")) throw error;
   }
   const keys = await generateDevKeys();
-  const body = JSON.stringify({ privateJwk: await exportJWK(keys.privateKey), publicJwk: await exportJWK(keys.publicKey) });
+  const body = JSON.stringify({
+    privateJwk: await exportJWK(keys.privateKey),
+    publicJwk: await exportJWK(keys.publicKey),
+  });
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, body, { mode: 0o600 });
@@ -77,7 +81,12 @@ export async function signToken(keys: DevKeys, request: TokenRequest): Promise<s
 function gatewayClaims(payload: JWTPayload): JwtClaims {
   const claims: Record<string, string> = {};
   for (const [name, value] of Object.entries(payload)) {
-    claims[name] = typeof value === "string" ? value : Array.isArray(value) ? `[${value.join(" ")}]` : String(value);
+    claims[name] =
+      typeof value === "string"
+        ? value
+        : Array.isArray(value)
+          ? `[${value.join(" ")}]`
+          : String(value);
   }
   return claims;
 }

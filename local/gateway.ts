@@ -14,7 +14,10 @@ import type { RouteDefinition } from "../infra/routes.js";
 import type { JwtClaims } from "../lib/auth.js";
 import { problem } from "../lib/http/problem.js";
 
-export type LambdaHttpHandler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<unknown>;
+export type LambdaHttpHandler = (
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+  context: Context,
+) => Promise<unknown>;
 
 export interface GatewayOptions {
   readonly port: number;
@@ -56,10 +59,55 @@ function compile(route: RouteDefinition): CompiledRoute {
   return { route, method, pattern: new RegExp(`^${source}$`), params };
 }
 
+/** The route that serves `method pathname`, with its path parameters, if any. */
+export function matchRoute(
+  routesToSearch: readonly RouteDefinition[],
+  method: string,
+  pathname: string,
+): { route: RouteDefinition; pathParameters: Record<string, string> } | undefined {
+  for (const c of routesToSearch.map(compile)) {
+    const found = matchCompiled(c, method, pathname);
+    if (found !== undefined) return { route: c.route, pathParameters: found };
+  }
+  return undefined;
+}
+
+function matchCompiled(
+  c: CompiledRoute,
+  method: string,
+  pathname: string,
+): Record<string, string> | undefined {
+  if (c.method !== method) return undefined;
+  const m = c.pattern.exec(pathname);
+  if (m === null) return undefined;
+  const pathParameters: Record<string, string> = {};
+  c.params.forEach((name, i) => {
+    pathParameters[name] = safeDecode(m[i + 1] ?? "");
+  });
+  return pathParameters;
+}
+
+/** Percent-decodes a path segment; a malformed escape is passed on as it came. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Loads a handler module from functions/ with the runtime's own module loader. */
-export async function loadFunctionHandler(functionsDir: string, name: string): Promise<LambdaHttpHandler> {
+export async function loadFunctionHandler(
+  functionsDir: string,
+  name: string,
+): Promise<LambdaHttpHandler> {
   const mod: unknown = await import(pathToFileURL(join(functionsDir, `${name}.ts`)).href);
-  if (typeof mod !== "object" || mod === null || !("handler" in mod) || typeof mod.handler !== "function") {
+  if (
+    typeof mod !== "object" ||
+    mod === null ||
+    !("handler" in mod) ||
+    typeof mod.handler !== "function"
+  ) {
     throw new Error(`functions/${name}.ts does not export a handler`);
   }
   const handler = mod.handler;
@@ -87,14 +135,24 @@ function lambdaContext(route: RouteDefinition): Context {
   };
 }
 
-function send(res: ServerResponse, statusCode: number, headers: Record<string, string>, body: string | Buffer): void {
+function send(
+  res: ServerResponse,
+  statusCode: number,
+  headers: Record<string, string>,
+  body: string | Buffer,
+): void {
   res.writeHead(statusCode, { ...headers, "content-length": String(Buffer.byteLength(body)) });
   res.end(body);
 }
 
 function sendResult(res: ServerResponse, result: unknown): void {
   // Payload 2.0: a structured result has statusCode; anything else is 200 JSON.
-  if (typeof result === "object" && result !== null && "statusCode" in result && typeof result.statusCode === "number") {
+  if (
+    typeof result === "object" &&
+    result !== null &&
+    "statusCode" in result &&
+    typeof result.statusCode === "number"
+  ) {
     const headers: Record<string, string> = {};
     if ("headers" in result && typeof result.headers === "object" && result.headers !== null) {
       for (const [k, v] of Object.entries(result.headers)) headers[k.toLowerCase()] = String(v);
@@ -133,7 +191,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const load = (name: string) => {
     let p = loaded.get(name);
     if (p === undefined) {
-      p = (options.loadHandler ?? ((n) => loadFunctionHandler(new URL("../functions/", import.meta.url).pathname, n)))(name);
+      p = (
+        options.loadHandler ??
+        ((n) => loadFunctionHandler(new URL("../functions/", import.meta.url).pathname, n))
+      )(name);
       loaded.set(name, p);
     }
     return p;
@@ -142,7 +203,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      options.log?.(`gateway: handler crashed: ${error instanceof Error ? error.message : String(error)}`);
+      options.log?.(
+        `gateway: handler crashed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       if (!res.headersSent) sendProblem(res, "internal_error", "Something went wrong on our side.");
     });
   });
@@ -150,12 +213,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://local");
     const method = (req.method ?? "GET").toUpperCase();
-    let match: { compiled: CompiledRoute; values: string[] } | undefined;
+    let match: { compiled: CompiledRoute; pathParameters: Record<string, string> } | undefined;
     for (const c of compiled) {
-      if (c.method !== method) continue;
-      const m = c.pattern.exec(url.pathname);
-      if (m !== null) {
-        match = { compiled: c, values: m.slice(1) };
+      const pathParameters = matchCompiled(c, method, url.pathname);
+      if (pathParameters !== undefined) {
+        match = { compiled: c, pathParameters };
         break;
       }
     }
@@ -168,7 +230,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
+      if (value !== undefined)
+        headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
     }
 
     let claims: JwtClaims | undefined;
@@ -190,12 +253,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const contentType = headers["content-type"] ?? "";
     const textual = raw.length === 0 || TEXTUAL.test(contentType);
-    const pathParameters: Record<string, string> = {};
-    match.compiled.params.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(match.values[i] ?? "");
-    });
+    const { pathParameters } = match;
     const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    for (const [k, v] of url.searchParams)
+      query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
     const now = new Date();
 
     const event: APIGatewayProxyEventV2WithJWTAuthorizer = {
@@ -209,7 +270,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       requestContext: {
         accountId: "000000000000",
         apiId: "local",
-        authorizer: { principalId: "", integrationLatency: 0, jwt: { claims: claims ?? {}, scopes: [] } },
+        authorizer: {
+          principalId: "",
+          integrationLatency: 0,
+          jwt: { claims: claims ?? {}, scopes: [] },
+        },
         domainName: headers.host ?? "127.0.0.1",
         domainPrefix: "local",
         http: {
@@ -225,7 +290,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         time: now.toISOString(),
         timeEpoch: now.getTime(),
       },
-      ...(raw.length === 0 ? {} : { body: textual ? raw.toString("utf8") : raw.toString("base64") }),
+      ...(raw.length === 0
+        ? {}
+        : { body: textual ? raw.toString("utf8") : raw.toString("base64") }),
       isBase64Encoded: !textual,
     };
     const handler = await load(route.handler);

@@ -15,7 +15,9 @@ const { values } = parseArgs({
 });
 const ttlSeconds = Number(values.ttl);
 if (values.sub === undefined || values.sub.length === 0) {
-  console.error('usage: npm run --silent token -- --sub <id> --scope "payments:write payments:read"');
+  console.error(
+    'usage: npm run --silent token -- --sub <id> --scope "payments:write payments:read"',
+  );
   process.exit(2);
 }
 if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {

@@ -10,8 +10,9 @@ import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
-import { startGateway } from "../../local/gateway.js";
+import { matchRoute, startGateway } from "../../local/gateway.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
+import { checkAnswer } from "./openapi.js";
 
 export const WEBHOOK_SECRET = "whsec_test_secret_for_integration_tests";
 
@@ -35,6 +36,8 @@ export interface Stack {
   readonly stripe: Stripe;
   readonly documentClient: DynamoDBDocumentClient;
   readonly repository: DynamoPaymentRepository;
+  /** Answers that did not match openapi.yaml, and how many answers were checked. */
+  readonly contract: { checked: number; violations: string[] };
   token(sub: string, scope: string, ttlSeconds?: number): Promise<string>;
   call(method: string, path: string, options?: CallOptions): Promise<ApiResponse>;
   close(): Promise<void>;
@@ -61,7 +64,9 @@ export async function startStack(): Promise<Stack> {
     region: "us-east-1",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
-  const documentClient = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const documentClient = DynamoDBDocumentClient.from(dynamo, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   const url = new URL(simulator.url);
   const stripe = new Stripe("sk_test_local_simulator", {
     host: url.hostname,
@@ -70,13 +75,16 @@ export async function startStack(): Promise<Stack> {
     maxNetworkRetries: 0,
   });
 
+  const contract = { checked: 0, violations: [] as string[] };
   return {
     url: gateway.url,
+    contract,
     simulator,
     stripe,
     documentClient,
     repository: new DynamoPaymentRepository(documentClient, tables.payments.name),
-    token: (sub, scope, ttlSeconds) => signToken(keys, { sub, scope, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) }),
+    token: (sub, scope, ttlSeconds) =>
+      signToken(keys, { sub, scope, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) }),
     async call(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
@@ -85,14 +93,26 @@ export async function startStack(): Promise<Stack> {
         body = JSON.stringify(options.body);
         headers["content-type"] ??= "application/json";
       }
-      const res = await fetch(`${gateway.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+      const res = await fetch(`${gateway.url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
       const text = await res.text();
       let parsed: Record<string, unknown> = {};
       try {
         const value: unknown = text.length === 0 ? {} : JSON.parse(text);
-        if (typeof value === "object" && value !== null && !Array.isArray(value)) parsed = Object.fromEntries(Object.entries(value));
+        if (typeof value === "object" && value !== null && !Array.isArray(value))
+          parsed = Object.fromEntries(Object.entries(value));
       } catch {
         parsed = {};
+      }
+      const route = matchRoute(routes, method, new URL(path, gateway.url).pathname);
+      if (route !== undefined && route.route.auth === "jwt") {
+        contract.checked++;
+        contract.violations.push(
+          ...checkAnswer(route.route.routeKey, res.status, res.headers.get("content-type"), parsed),
+        );
       }
       return { status: res.status, headers: res.headers, body: parsed, text };
     },

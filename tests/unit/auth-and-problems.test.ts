@@ -17,10 +17,9 @@ describe("caller from claims", () => {
   });
 
   it("reads a scope list that API Gateway rendered as text", () => {
-    expect([...callerFromClaims({ sub: "a", scp: "[payments:read payments:admin]" }).scopes].sort()).toEqual([
-      "payments:admin",
-      "payments:read",
-    ]);
+    expect(
+      [...callerFromClaims({ sub: "a", scp: "[payments:read payments:admin]" }).scopes].sort(),
+    ).toEqual(["payments:admin", "payments:read"]);
   });
 
   it("refuses claims without a subject", () => {
@@ -47,7 +46,9 @@ describe("caller from claims", () => {
 
 describe("problem details", () => {
   it("answers validation errors with their field errors", () => {
-    const { response, unexpected } = problemFromError(new ValidationError([{ path: "/amount", message: "bad" }]));
+    const { response, unexpected } = problemFromError(
+      new ValidationError([{ path: "/amount", message: "bad" }]),
+    );
     expect(unexpected).toBe(false);
     expect(response.statusCode).toBe(400);
     expect(response.headers?.["content-type"]).toBe("application/problem+json");
@@ -61,11 +62,16 @@ describe("problem details", () => {
   it("carries extensions such as the existing payment id", () => {
     const { response } = problemFromError(new OrderAlreadyHasPaymentError("pay_1"));
     expect(response.statusCode).toBe(409);
-    expect(JSON.parse(response.body ?? "")).toMatchObject({ code: "order_already_has_payment", paymentId: "pay_1" });
+    expect(JSON.parse(response.body ?? "")).toMatchObject({
+      code: "order_already_has_payment",
+      paymentId: "pay_1",
+    });
   });
 
   it("turns anything unknown into a 500 that says nothing of it", () => {
-    const { response, unexpected } = problemFromError(new Error("connection string postgres://secret@db"));
+    const { response, unexpected } = problemFromError(
+      new Error("connection string postgres://secret@db"),
+    );
     expect(unexpected).toBe(true);
     expect(response.statusCode).toBe(500);
     expect(response.body).not.toContain("secret");

@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deriveId, isPaymentId, paymentIdForRequest, refundIdForRequest } from "../../lib/domain/ids.js";
+import {
+  deriveId,
+  isPaymentId,
+  paymentIdForRequest,
+  refundIdForRequest,
+} from "../../lib/domain/ids.js";
 
 describe("derived ids", () => {
   it("are stable for the same caller and key", () => {
@@ -11,7 +16,9 @@ describe("derived ids", () => {
   it("differ across callers, keys and payments", () => {
     expect(paymentIdForRequest("alice", "k1")).not.toBe(paymentIdForRequest("bob", "k1"));
     expect(paymentIdForRequest("alice", "k1")).not.toBe(paymentIdForRequest("alice", "k2"));
-    expect(refundIdForRequest("ops", "k1", "pay_a")).not.toBe(refundIdForRequest("ops", "k1", "pay_b"));
+    expect(refundIdForRequest("ops", "k1", "pay_a")).not.toBe(
+      refundIdForRequest("ops", "k1", "pay_b"),
+    );
   });
 
   it("cannot be forged by moving characters between parts", () => {
@@ -26,10 +33,14 @@ describe("derived ids", () => {
     );
   });
 
-  it.each(["", "pay_", "pay_123", "PAY_0123456789abcdefghjkmnpqrs", "pay_0123456789abcdefghjkmnpqrs/", "../etc"])(
-    "%j is not a payment id",
-    (id) => {
-      expect(isPaymentId(id)).toBe(false);
-    },
-  );
+  it.each([
+    "",
+    "pay_",
+    "pay_123",
+    "PAY_0123456789abcdefghjkmnpqrs",
+    "pay_0123456789abcdefghjkmnpqrs/",
+    "../etc",
+  ])("%j is not a payment id", (id) => {
+    expect(isPaymentId(id)).toBe(false);
+  });
 });

@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CURRENCIES, checkChargeAmount, currencyRule, formatMinor, MAX_AMOUNT } from "../../lib/domain/money.js";
+import {
+  CURRENCIES,
+  checkChargeAmount,
+  currencyRule,
+  formatMinor,
+  MAX_AMOUNT,
+} from "../../lib/domain/money.js";
 
 describe("currency rules", () => {
   it.each([
@@ -16,10 +22,13 @@ describe("currency rules", () => {
     expect(currencyRule(code)).toEqual({ decimals, minimum });
   });
 
-  it.each(["xyz", "constructor", "__proto__", "toString", "huf", "kwd", ""])("refuses %j", (code) => {
-    expect(currencyRule(code)).toBeUndefined();
-    expect(checkChargeAmount(100, code)).toEqual({ kind: "unsupported_currency" });
-  });
+  it.each(["xyz", "constructor", "__proto__", "toString", "huf", "kwd", ""])(
+    "refuses %j",
+    (code) => {
+      expect(currencyRule(code)).toBeUndefined();
+      expect(checkChargeAmount(100, code)).toEqual({ kind: "unsupported_currency" });
+    },
+  );
 });
 
 describe("checkChargeAmount", () => {
@@ -40,12 +49,16 @@ describe("checkChargeAmount", () => {
   it("accepts exactly the integers between the currency minimum and the maximum", () => {
     const codes = Object.keys(CURRENCIES);
     fc.assert(
-      fc.property(fc.constantFrom(...codes), fc.integer({ min: -10, max: MAX_AMOUNT + 10 }), (code, amount) => {
-        const rule = CURRENCIES[code];
-        if (rule === undefined) throw new Error("unreachable");
-        const ok = checkChargeAmount(amount, code) === undefined;
-        expect(ok).toBe(amount >= rule.minimum && amount <= MAX_AMOUNT);
-      }),
+      fc.property(
+        fc.constantFrom(...codes),
+        fc.integer({ min: -10, max: MAX_AMOUNT + 10 }),
+        (code, amount) => {
+          const rule = CURRENCIES[code];
+          if (rule === undefined) throw new Error("unreachable");
+          const ok = checkChargeAmount(amount, code) === undefined;
+          expect(ok).toBe(amount >= rule.minimum && amount <= MAX_AMOUNT);
+        },
+      ),
     );
   });
 });

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { PaymentStatus } from "../../lib/domain/payment.js";
 import { decideRefund, refundableRemainder } from "../../lib/domain/refunds.js";
 
-const captured = (amountCaptured: number, amountRefunded = 0, amountRefundPending = 0, status: PaymentStatus = "captured") => ({
+const captured = (
+  amountCaptured: number,
+  amountRefunded = 0,
+  amountRefundPending = 0,
+  status: PaymentStatus = "captured",
+) => ({
   status,
   amountCaptured,
   amountRefunded,
@@ -13,16 +18,61 @@ const captured = (amountCaptured: number, amountRefunded = 0, amountRefundPendin
 describe("decideRefund", () => {
   it.each([
     ["full by default", captured(1000), undefined, { ok: true, amount: 1000 }],
-    ["what remains by default", captured(1000, 300, 200, "partially_refunded"), undefined, { ok: true, amount: 500 }],
+    [
+      "what remains by default",
+      captured(1000, 300, 200, "partially_refunded"),
+      undefined,
+      { ok: true, amount: 500 },
+    ],
     ["a part", captured(1000), 400, { ok: true, amount: 400 }],
-    ["exactly the remainder", captured(1000, 600, 0, "partially_refunded"), 400, { ok: true, amount: 400 }],
-    ["more than remains", captured(1000, 600, 0, "partially_refunded"), 401, { ok: false, reason: "exceeds_remaining", remaining: 400 }],
-    ["pending refunds count", captured(1000, 0, 900), 200, { ok: false, reason: "exceeds_remaining", remaining: 100 }],
-    ["not captured", captured(0, 0, 0, "initiated"), undefined, { ok: false, reason: "not_refundable" }],
-    ["authorized only", captured(0, 0, 0, "authorized"), 100, { ok: false, reason: "not_refundable" }],
-    ["already refunded", captured(1000, 1000, 0, "refunded"), undefined, { ok: false, reason: "not_refundable" }],
-    ["fully refunded but status lagging", captured(1000, 1000, 0, "partially_refunded"), 10, { ok: false, reason: "not_refundable" }],
-    ["all held by refunds in flight", captured(1000, 0, 1000), undefined, { ok: false, reason: "not_refundable" }],
+    [
+      "exactly the remainder",
+      captured(1000, 600, 0, "partially_refunded"),
+      400,
+      { ok: true, amount: 400 },
+    ],
+    [
+      "more than remains",
+      captured(1000, 600, 0, "partially_refunded"),
+      401,
+      { ok: false, reason: "exceeds_remaining", remaining: 400 },
+    ],
+    [
+      "pending refunds count",
+      captured(1000, 0, 900),
+      200,
+      { ok: false, reason: "exceeds_remaining", remaining: 100 },
+    ],
+    [
+      "not captured",
+      captured(0, 0, 0, "initiated"),
+      undefined,
+      { ok: false, reason: "not_refundable" },
+    ],
+    [
+      "authorized only",
+      captured(0, 0, 0, "authorized"),
+      100,
+      { ok: false, reason: "not_refundable" },
+    ],
+    [
+      "already refunded",
+      captured(1000, 1000, 0, "refunded"),
+      undefined,
+      { ok: false, reason: "not_refundable" },
+    ],
+    [
+      "fully refunded but status lagging",
+      captured(1000, 1000, 0, "partially_refunded"),
+      10,
+      { ok: false, reason: "not_refundable" },
+    ],
+    [
+      "all held by refunds in flight",
+      captured(1000, 0, 1000),
+      undefined,
+      { ok: false, reason: "not_refundable" },
+    ],
     ["canceled", captured(0, 0, 0, "canceled"), undefined, { ok: false, reason: "not_refundable" }],
   ] as const)("%s", (_name, payment, requested, expected) => {
     expect(decideRefund(payment, requested)).toEqual(expected);
@@ -32,7 +82,9 @@ describe("decideRefund", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 1_000_000 }),
-        fc.array(fc.option(fc.integer({ min: 1, max: 600_000 }), { nil: undefined }), { maxLength: 30 }),
+        fc.array(fc.option(fc.integer({ min: 1, max: 600_000 }), { nil: undefined }), {
+          maxLength: 30,
+        }),
         (amountCaptured, requests) => {
           let pending = 0;
           for (const requested of requests) {
@@ -44,7 +96,9 @@ describe("decideRefund", () => {
             }
             expect(pending).toBeLessThanOrEqual(amountCaptured);
           }
-          expect(refundableRemainder(captured(amountCaptured, 0, pending))).toBe(amountCaptured - pending);
+          expect(refundableRemainder(captured(amountCaptured, 0, pending))).toBe(
+            amountCaptured - pending,
+          );
         },
       ),
     );

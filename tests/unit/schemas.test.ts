@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../lib/domain/errors.js";
-import { createIntentBody, IDEMPOTENCY_KEY_PATTERN, parseOrThrow, refundBody } from "../../lib/schemas.js";
+import {
+  createIntentBody,
+  IDEMPOTENCY_KEY_PATTERN,
+  parseOrThrow,
+  refundBody,
+} from "../../lib/schemas.js";
 
 const valid = { orderId: "order-1", amount: 1999, currency: "USD" };
 
@@ -25,8 +30,16 @@ describe("create intent body", () => {
   });
 
   it("keeps description, metadata and manual capture", () => {
-    const body = { ...valid, captureMethod: "manual", description: "Two books", metadata: { cart: "c-9" } };
-    expect(parseOrThrow(createIntentBody, body)).toMatchObject({ captureMethod: "manual", metadata: { cart: "c-9" } });
+    const body = {
+      ...valid,
+      captureMethod: "manual",
+      description: "Two books",
+      metadata: { cart: "c-9" },
+    };
+    expect(parseOrThrow(createIntentBody, body)).toMatchObject({
+      captureMethod: "manual",
+      metadata: { cart: "c-9" },
+    });
   });
 
   it.each([
@@ -43,9 +56,17 @@ describe("create intent body", () => {
     ["an unknown capture method", { ...valid, captureMethod: "later" }, "/captureMethod"],
     ["a missing order id", { amount: 1999, currency: "usd" }, "/orderId"],
     ["a metadata value that is not a string", { ...valid, metadata: { n: 1 } }, "/metadata/n"],
-    ["a reserved metadata key", { ...valid, metadata: { payment_id: "x" } }, "/metadata/payment_id"],
+    [
+      "a reserved metadata key",
+      { ...valid, metadata: { payment_id: "x" } },
+      "/metadata/payment_id",
+    ],
     ["a metadata key with brackets", { ...valid, metadata: { "a[b]": "x" } }, "/metadata/a[b]"],
-    ["a metadata value over 500 characters", { ...valid, metadata: { a: "x".repeat(501) } }, "/metadata/a"],
+    [
+      "a metadata value over 500 characters",
+      { ...valid, metadata: { a: "x".repeat(501) } },
+      "/metadata/a",
+    ],
   ])("rejects %s", (_name, input, path) => {
     expect(problems(input).map((p) => p.path)).toContain(path);
   });
@@ -66,26 +87,38 @@ describe("create intent body", () => {
   });
 
   it("accepts zero-decimal currencies in whole units", () => {
-    expect(parseOrThrow(createIntentBody, { orderId: "o", amount: 50, currency: "jpy" }).amount).toBe(50);
+    expect(
+      parseOrThrow(createIntentBody, { orderId: "o", amount: 50, currency: "jpy" }).amount,
+    ).toBe(50);
   });
 });
 
 describe("refund body", () => {
-  it.each([{}, { amount: 1 }, { reason: "duplicate" }, { amount: 500, reason: "requested_by_customer" }])(
-    "accepts %j",
-    (body) => {
-      expect(() => parseOrThrow(refundBody, body)).not.toThrow();
-    },
-  );
-  it.each([{ amount: 0 }, { amount: 1.5 }, { reason: "changed_mind" }, { amount: 10, extra: true }])("rejects %j", (body) => {
+  it.each([
+    {},
+    { amount: 1 },
+    { reason: "duplicate" },
+    { amount: 500, reason: "requested_by_customer" },
+  ])("accepts %j", (body) => {
+    expect(() => parseOrThrow(refundBody, body)).not.toThrow();
+  });
+  it.each([
+    { amount: 0 },
+    { amount: 1.5 },
+    { reason: "changed_mind" },
+    { amount: 10, extra: true },
+  ])("rejects %j", (body) => {
     expect(() => parseOrThrow(refundBody, body)).toThrow(ValidationError);
   });
 });
 
 describe("Idempotency-Key", () => {
-  it.each(["a", "550e8400-e29b-41d4-a716-446655440000", "x".repeat(255), "with space ~!"])("accepts %j", (key) => {
-    expect(IDEMPOTENCY_KEY_PATTERN.test(key)).toBe(true);
-  });
+  it.each(["a", "550e8400-e29b-41d4-a716-446655440000", "x".repeat(255), "with space ~!"])(
+    "accepts %j",
+    (key) => {
+      expect(IDEMPOTENCY_KEY_PATTERN.test(key)).toBe(true);
+    },
+  );
   it.each(["", "x".repeat(256), "tab\there", "é", "line\n"])("rejects %j", (key) => {
     expect(IDEMPOTENCY_KEY_PATTERN.test(key)).toBe(false);
   });

@@ -1,0 +1,143 @@
+/**
+ * `npm start`: the whole service offline on http://127.0.0.1:3005 (PORT overrides):
+ * the local DynamoDB server with the tables (unless DYNAMODB_ENDPOINT names one), the Stripe
+ * simulator on 127.0.0.1:12111 (unless STRIPE_SECRET_KEY holds a real test key), and the local
+ * gateway in front of the real handler modules, with the route table the SST app deploys.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { z } from "zod";
+import { routes } from "../infra/routes.js";
+import { tables } from "../infra/tables.js";
+import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
+import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
+import { startGateway } from "./gateway.js";
+import { DEV_KEY_FILE } from "./paths.js";
+import { startStripeSimulator } from "./stripe-simulator/index.js";
+
+/** The simulator's key and the webhook secret it signs with, unless others are given. */
+export const LOCAL_STRIPE_KEY = "sk_test_local_simulator";
+export const LOCAL_WEBHOOK_SECRET = "whsec_local_development_secret_do_not_use_in_production";
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const settings = z.object({
+  PORT: port.default(3005),
+  STRIPE_SIMULATOR_PORT: port.default(12_111),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_test_[A-Za-z0-9_]+$/, {
+      error: "must be a Stripe test key (sk_test_...); live keys are refused locally",
+    })
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_\w+$/, { error: "must look like whsec_..." })
+    .optional(),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, { error: "must be host:port[,host:port...]" })
+    .optional(),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[\w.-]*$/)
+    .optional(),
+  LOG_LEVEL: z
+    .enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT", "debug", "info", "warn", "error", "silent"])
+    .default("INFO"),
+});
+
+function fail(line: string): never {
+  console.error(`npm start: ${line}`);
+  process.exit(1);
+}
+
+const parsed = settings.safeParse(process.env);
+if (!parsed.success) {
+  const issue = parsed.error.issues[0];
+  fail(`${issue?.path.join(".") ?? "setting"} is not valid: ${issue?.message ?? "invalid"}`);
+}
+const env = parsed.data;
+const useSimulator =
+  env.STRIPE_SECRET_KEY === undefined || env.STRIPE_SECRET_KEY === LOCAL_STRIPE_KEY;
+const webhookSecret = env.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;
+const say = (line: string) => console.log(`[start] ${line}`);
+const stops: (() => Promise<void>)[] = [];
+
+try {
+  let endpoint = env.DYNAMODB_ENDPOINT;
+  if (endpoint === undefined) {
+    const db = await startLocalDynamoDb();
+    stops.push(() => db.stop());
+    endpoint = db.endpoint;
+    say(`DynamoDB (moto, local) on ${endpoint}`);
+  } else {
+    say(`DynamoDB at ${endpoint}`);
+  }
+  const client = new DynamoDBClient(localDynamoDbClientConfig(endpoint));
+  await createTables(client);
+  client.destroy();
+  say(`tables ${tables.payments.name}, ${tables.idempotency.name} ready`);
+
+  let stripeApiBase: string | undefined;
+  if (useSimulator) {
+    const simulator = await startStripeSimulator({
+      port: env.STRIPE_SIMULATOR_PORT,
+      webhookUrl: `http://127.0.0.1:${env.PORT}/api/webhooks/stripe`,
+      webhookSecret,
+      log: (line) => say(`stripe-simulator: ${line}`),
+    });
+    stops.push(() => simulator.close());
+    stripeApiBase = simulator.url;
+    say(`Stripe simulator on ${simulator.url} (key ${LOCAL_STRIPE_KEY})`);
+    say(`webhook signing secret: ${webhookSecret}`);
+  } else {
+    say(
+      "Stripe: real test mode; forward webhooks with: stripe listen --forward-to localhost:3005/api/webhooks/stripe",
+    );
+  }
+
+  // The handlers read their configuration from the environment at cold start, as in Lambda.
+  Object.assign(process.env, {
+    PAYMENTS_TABLE: tables.payments.name,
+    IDEMPOTENCY_TABLE: tables.idempotency.name,
+    STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY ?? LOCAL_STRIPE_KEY,
+    STRIPE_WEBHOOK_SECRET: webhookSecret,
+    DYNAMODB_ENDPOINT: endpoint,
+    AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
+    POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL.toUpperCase(),
+  });
+  if (stripeApiBase !== undefined) process.env.STRIPE_API_BASE = stripeApiBase;
+  else delete process.env.STRIPE_API_BASE;
+
+  const keys = await loadOrCreateDevKeys(DEV_KEY_FILE);
+  const gateway = await startGateway({
+    port: env.PORT,
+    routes,
+    verifyToken: tokenVerifier(keys),
+    log: (line) => say(line),
+  });
+  stops.push(() => gateway.close());
+  if (env.KAFKA_BROKERS === undefined) say("events: no KAFKA_BROKERS, published events are logged");
+  say(`payment-service on ${gateway.url}`);
+  for (const r of routes)
+    say(
+      `  ${r.routeKey.padEnd(34)} functions/${r.handler}.ts${r.auth === "jwt" ? "  (bearer token)" : ""}`,
+    );
+  say('token: npm run --silent token -- --sub alice --scope "payments:write payments:read"');
+} catch (error) {
+  await stopAll();
+  fail(error instanceof Error ? error.message : String(error));
+}
+
+async function stopAll(): Promise<void> {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping`);
+    void stopAll().then(() => process.exit(0));
+  });
+}
