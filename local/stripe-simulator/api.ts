@@ -229,7 +229,28 @@ export function createApiHandler(
     const decision: FaultDecision = deps.faults.decide(method, path);
     await delay(decision.delayMs);
 
+    const fail = (failure: NonNullable<FaultDecision["failure"]>) => {
+      logNote = ` [injected ${failure.reset ? "reset" : failure.status}]`;
+      if (failure.reset) {
+        deps.log(`${method} ${path} -> connection reset ${requestId}${logNote}`);
+        res.socket?.destroy();
+        return;
+      }
+      finish(
+        failure.status,
+        errorJson(faultBody(failure.status)),
+        failure.shouldRetry === undefined
+          ? {}
+          : { "Stripe-Should-Retry": String(failure.shouldRetry) },
+      );
+    };
+
     if (idem.kind === "replay") {
+      // A fault hits a replayed answer too: a lost answer can be lost again.
+      if (decision.failure !== undefined) {
+        fail(decision.failure);
+        return;
+      }
       logNote = " [idempotent replay]";
       finish(idem.response.status, idem.response.body, {
         "Idempotent-Replayed": "true",
@@ -263,22 +284,6 @@ export function createApiHandler(
     const release = () => {
       if (idem.kind === "new" && idempotencyKey !== undefined)
         deps.idempotency.abandon(caller.apiKey, idempotencyKey);
-    };
-
-    const fail = (failure: NonNullable<FaultDecision["failure"]>) => {
-      logNote = ` [injected ${failure.reset ? "reset" : failure.status}]`;
-      if (failure.reset) {
-        deps.log(`${method} ${path} -> connection reset ${requestId}${logNote}`);
-        res.socket?.destroy();
-        return;
-      }
-      finish(
-        failure.status,
-        errorJson(faultBody(failure.status)),
-        failure.shouldRetry === undefined
-          ? {}
-          : { "Stripe-Should-Retry": String(failure.shouldRetry) },
-      );
     };
 
     if (decision.failure?.when === "before") {
