@@ -1,0 +1,136 @@
+/**
+ * `npm start` as a user runs it: the real start script in its own process, on free ports, driven
+ * over HTTP with a token from `npm run token`.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = new URL("../../", import.meta.url).pathname;
+const tsx = `${root}node_modules/.bin/tsx`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  readonly ready: Promise<void>;
+}
+
+function start(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [tsx, "local/start.ts"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on("line", (line) => {
+        lines.push(line);
+        if (line.includes("payment-service on http")) resolve();
+      });
+    }
+    child.once("exit", (code) =>
+      reject(new Error(`npm start exited with ${code}: ${lines.join("\n")}`)),
+    );
+  });
+  ready.catch(() => undefined);
+  return { child, lines, ready };
+}
+
+describe("npm start", () => {
+  let service: Started;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    const simulatorPort = await freePort();
+    service = start({
+      PORT: String(port),
+      STRIPE_SIMULATOR_PORT: String(simulatorPort),
+      LOG_LEVEL: "WARN",
+    });
+    await service.ready;
+  });
+  afterAll(async () => {
+    if (service?.child.exitCode === null) {
+      service.child.kill("SIGTERM");
+      await once(service.child, "exit");
+    }
+  });
+
+  it("serves the API with a token from npm run token", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [tsx, "local/token.ts", "--sub", "e2e-user", "--scope", "payments:write payments:read"],
+      {
+        cwd: root,
+      },
+    );
+    const token = stdout.trim();
+    expect(token.split(".")).toHaveLength(3);
+    const orderId = `e2e-${Date.now()}`;
+    const created = await fetch(`http://127.0.0.1:${port}/api/payments/intents`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        "idempotency-key": orderId,
+      },
+      body: JSON.stringify({ orderId, amount: 1200, currency: "gbp" }),
+    });
+    expect(created.status).toBe(201);
+    const payment = (await created.json()) as { id: string; clientSecret: string };
+    expect(payment.clientSecret).toMatch(/^pi_.+_secret_/);
+
+    const read = await fetch(`http://127.0.0.1:${port}/api/payments/${payment.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({
+      id: payment.id,
+      status: "initiated",
+      currency: "gbp",
+    });
+  });
+
+  it("refuses requests without a token", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/payments/pay_00000000000000000000000000`);
+    expect(res.status).toBe(401);
+  });
+
+  it("prints the webhook secret and the routes", () => {
+    const text = service.lines.join("\n");
+    expect(text).toContain("webhook signing secret: whsec_");
+    expect(text).toContain("POST /api/payments/intents");
+  });
+});
+
+describe("npm start with a bad setting", () => {
+  it.each([
+    ["PORT", { PORT: "not-a-port" }],
+    ["STRIPE_SECRET_KEY", { STRIPE_SECRET_KEY: "sk_live_refused_locally" }],
+    ["DYNAMODB_ENDPOINT", { DYNAMODB_ENDPOINT: "nowhere" }],
+  ])("stops with one line naming %s", async (name, env) => {
+    const service = start(env);
+    const [code] = (await once(service.child, "exit")) as [number | null];
+    expect(code).toBe(1);
+    const errors = service.lines.filter((l) => l.startsWith("npm start:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(name);
+  });
+});
