@@ -1,1 +1,141 @@
-console.log("setup placeholder")
+// Local development setup, run by `npm install` (postinstall) and runnable by hand:
+//   node local/setup.mjs
+//
+// Plain ESM JavaScript with no npm dependencies, so it runs on Node 20 and 24 before
+// anything else is installed. It works through a list of steps; each step checks whether
+// its work is already done and returns quickly if so. To add a step, append to `steps`.
+//
+// Environment:
+//   PYTHON=/path/to/python3   interpreter for the virtualenv (default: python3)
+//   SKIP_LOCAL_SETUP=1         do nothing (e.g. for a production-only install)
+
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const localDir = join(root, ".local");
+const venvDir = join(localDir, "venv");
+const venvPython = join(venvDir, process.platform === "win32" ? "Scripts" : "bin", "python");
+const requirementsFile = join(root, "local", "requirements.txt");
+const markerFile = join(venvDir, ".moto-installed");
+
+class SetupError extends Error {}
+
+function log(message) {
+  console.log(`[setup] ${message}`);
+}
+
+/** Runs a command; returns { status, stdout, stderr }. Never throws for a non-zero exit. */
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: "utf8", ...options });
+  if (result.error) {
+    if (result.error.code === "ENOENT") {
+      throw new SetupError(`'${command}' not found`);
+    }
+    throw new SetupError(`could not run '${command}': ${result.error.message}`);
+  }
+  return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+function lastLines(text, count = 15) {
+  return text.trim().split("\n").slice(-count).join("\n");
+}
+
+/** Step: a project-local virtualenv with the pinned moto (local DynamoDB emulator). */
+function pythonVenvWithMoto() {
+  const python = process.env.PYTHON || "python3";
+  let probe;
+  try {
+    probe = run(python, ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]);
+  } catch (error) {
+    if (error instanceof SetupError) {
+      throw new SetupError(
+        `${python} not found: install Python 3.10+ or set PYTHON=/path/to/python3`,
+      );
+    }
+    throw error;
+  }
+  if (probe.status !== 0) {
+    throw new SetupError(`${python} does not run: ${lastLines(probe.stderr, 3)}`);
+  }
+  const version = probe.stdout.trim();
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  if (major !== 3 || minor < 10) {
+    throw new SetupError(`${python} is Python ${version}; moto needs Python 3.10+`);
+  }
+
+  const requirements = readFileSync(requirementsFile, "utf8");
+  const wanted = `python ${version}\nrequirements ${createHash("sha256").update(requirements).digest("hex")}\n`;
+  if (existsSync(venvPython) && existsSync(markerFile)) {
+    if (readFileSync(markerFile, "utf8") === wanted) {
+      log("moto: up to date (.local/venv)");
+      return;
+    }
+  }
+
+  // A venv made by another Python version (or a half-made one) is rebuilt from scratch.
+  const venvVersion = existsSync(venvPython)
+    ? run(venvPython, ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+    : undefined;
+  if (venvVersion?.status !== 0 || venvVersion.stdout.trim() !== version) {
+    log(`creating .local/venv with ${python} (Python ${version})`);
+    const venv = run(python, ["-m", "venv", "--clear", venvDir]);
+    if (venv.status !== 0) {
+      throw new SetupError(
+        `'${python} -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv): ${lastLines(venv.stderr, 3)}`,
+      );
+    }
+  }
+
+  log("installing moto from local/requirements.txt into .local/venv ...");
+  const started = Date.now();
+  const pip = run(
+    venvPython,
+    [
+      "-m",
+      "pip",
+      "install",
+      "--disable-pip-version-check",
+      "--no-input",
+      "--quiet",
+      "--requirement",
+      requirementsFile,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  if (pip.status !== 0) {
+    throw new SetupError(`pip install failed:\n${lastLines(`${pip.stdout}\n${pip.stderr}`)}`);
+  }
+  writeFileSync(markerFile, wanted);
+  log(`moto installed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+/** The setup steps, in order. Each is { name, run }; run() throws SetupError on failure. */
+export const steps = [{ name: "python venv + moto (local DynamoDB)", run: pythonVenvWithMoto }];
+
+/** Runs every step; returns the process exit code (0 when all steps succeeded). */
+export function runSetup() {
+  if (process.env.SKIP_LOCAL_SETUP === "1") {
+    log("skipped (SKIP_LOCAL_SETUP=1)");
+    return 0;
+  }
+  for (const step of steps) {
+    try {
+      step.run();
+    } catch (error) {
+      if (error instanceof SetupError) {
+        console.error(`[setup] ${step.name}: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = runSetup();
+}
