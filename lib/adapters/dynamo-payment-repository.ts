@@ -27,6 +27,8 @@ import type { OutboxEvent } from "../domain/events.js";
 import {
   type ChangeSource,
   isPaymentStatus,
+  type Lifecycle,
+  NO_LIFECYCLE,
   type Payment,
   type StatusChange,
 } from "../domain/payment.js";
@@ -350,9 +352,23 @@ function toPayment(item: Item): Payment {
     amountRefundPending: num(item, "amountRefundPending"),
     ...(failureCode === undefined ? {} : { failureCode }),
     ...(failureMessage === undefined ? {} : { failureMessage }),
+    lifecycle: toLifecycle(item.lifecycle),
     version: num(item, "version"),
     createdAt: str(item, "createdAt"),
     updatedAt: str(item, "updatedAt"),
+  };
+}
+
+function toLifecycle(value: unknown): Lifecycle {
+  if (typeof value !== "object" || value === null) return NO_LIFECYCLE;
+  const v: Item = Object.fromEntries(Object.entries(value));
+  const outcome = v.attemptOutcome;
+  return {
+    authorized: v.authorized === true,
+    canceled: v.canceled === true,
+    amountCapturable: typeof v.amountCapturable === "number" ? v.amountCapturable : 0,
+    attemptAt: typeof v.attemptAt === "number" ? v.attemptAt : 0,
+    attemptOutcome: outcome === "processing" || outcome === "failed" ? outcome : "none",
   };
 }
 

@@ -25,6 +25,31 @@ export interface StatusChange {
   readonly source: ChangeSource;
 }
 
+/** The latest payment attempt Stripe reported, by Stripe's own clock (epoch seconds). */
+export type AttemptOutcome = "none" | "processing" | "failed";
+
+/**
+ * The facts Stripe has reported, each merged so that the order of arrival does not matter: flags
+ * only turn on, amounts only grow, and the attempt keeps the newest by Stripe's timestamp.
+ */
+export interface Lifecycle {
+  /** Funds were held (requires_capture) or taken at some point. */
+  readonly authorized: boolean;
+  readonly canceled: boolean;
+  /** Still capturable (manual capture), 0 once captured or canceled. */
+  readonly amountCapturable: number;
+  readonly attemptAt: number;
+  readonly attemptOutcome: AttemptOutcome;
+}
+
+export const NO_LIFECYCLE: Lifecycle = {
+  authorized: false,
+  canceled: false,
+  amountCapturable: 0,
+  attemptAt: 0,
+  attemptOutcome: "none",
+};
+
 /** A stored payment. Never carries a client secret or card data. */
 export interface Payment {
   readonly id: string;
@@ -45,7 +70,9 @@ export interface Payment {
   readonly amountRefundPending: number;
   readonly failureCode?: string;
   readonly failureMessage?: string;
-  /** Optimistic-concurrency counter: every write that can shrink what is refundable bumps it. */
+  /** What Stripe has told us, merged order-independently (lib/domain/lifecycle.ts). */
+  readonly lifecycle: Lifecycle;
+  /** Optimistic-concurrency counter: every write of the payment item bumps it (refund releases too). */
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -83,6 +110,7 @@ export function newPayment(input: {
     amountCaptured: 0,
     amountRefunded: 0,
     amountRefundPending: 0,
+    lifecycle: NO_LIFECYCLE,
     version: 1,
     createdAt: input.now,
     updatedAt: input.now,

@@ -1,0 +1,363 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type Applied,
+  applyFact,
+  type RefundRecordState,
+  type StripeFact,
+} from "../../lib/domain/lifecycle.js";
+import { newPayment, type Payment } from "../../lib/domain/payment.js";
+
+const base = (captureMethod: "automatic" | "manual" = "automatic"): Payment =>
+  newPayment({
+    id: "pay_x",
+    orderId: "o1",
+    customerId: "c1",
+    amount: 10_000,
+    currency: "usd",
+    captureMethod,
+    stripePaymentIntentId: "pi_x",
+    now: "2026-01-01T00:00:00.000Z",
+  });
+
+const intent = (
+  at: number,
+  status: string,
+  extra: Partial<{
+    amountCapturable: number;
+    amountReceived: number;
+    failure: { code: string; message: string };
+  }> = {},
+): StripeFact => ({
+  kind: "intent",
+  at,
+  status,
+  amountCapturable: extra.amountCapturable ?? 0,
+  amountReceived: extra.amountReceived ?? 0,
+  ...(extra.failure === undefined ? {} : { failure: extra.failure }),
+});
+const declined = (code: string) => ({ code, message: `Your card was declined (${code}).` });
+
+/** Applies facts in order, as the webhook handler does, and collects what it would record. */
+function run(
+  start: Payment,
+  facts: readonly StripeFact[],
+  records = new Map<string, RefundRecordState>(),
+) {
+  let payment = start;
+  const events: string[] = [];
+  const history: string[] = [];
+  for (const fact of facts) {
+    const key = fact.kind === "refund" ? (fact.refundId ?? fact.stripeRefundId) : "";
+    const result: Applied = applyFact(
+      payment,
+      fact,
+      fact.kind === "refund" ? records.get(key) : undefined,
+    );
+    payment = result.payment;
+    if (result.refund !== undefined) records.set(key, result.refund);
+    for (const c of result.changes) {
+      history.push(c.status);
+      if (c.event !== undefined) events.push(c.event);
+    }
+  }
+  return { payment, events, history, records };
+}
+
+describe("applyFact, in order", () => {
+  it("automatic capture: initiated -> authorized -> captured, with both events", () => {
+    const { payment, events, history } = run(base(), [
+      intent(10, "succeeded", { amountReceived: 10_000 }),
+    ]);
+    expect(payment.status).toBe("captured");
+    expect(payment.amountCaptured).toBe(10_000);
+    expect(history).toEqual(["authorized", "captured"]);
+    expect(events).toEqual(["payment.authorized", "payment.captured"]);
+  });
+
+  it("decline, then a good card: failed (with the decline code) then captured", () => {
+    const failed = run(base(), [
+      intent(10, "requires_payment_method", { failure: declined("insufficient_funds") }),
+    ]);
+    expect(failed.payment).toMatchObject({ status: "failed", failureCode: "insufficient_funds" });
+    expect(failed.events).toEqual(["payment.failed"]);
+    const later = run(failed.payment, [intent(20, "succeeded", { amountReceived: 10_000 })]);
+    expect(later.payment.status).toBe("captured");
+    expect(later.events).toEqual(["payment.authorized", "payment.captured"]);
+  });
+
+  it("a late failure never moves a captured payment back", () => {
+    const { payment, events } = run(base(), [
+      intent(20, "succeeded", { amountReceived: 10_000 }),
+      intent(10, "requires_payment_method", { failure: declined("generic_decline") }),
+    ]);
+    expect(payment.status).toBe("captured");
+    expect(events).toEqual(["payment.authorized", "payment.captured"]);
+  });
+
+  it("a late processing event never moves a failed payment back, a newer one does", () => {
+    const failed = run(base(), [
+      intent(20, "requires_payment_method", { failure: declined("card_declined") }),
+    ]);
+    expect(run(failed.payment, [intent(10, "processing")]).payment.status).toBe("failed");
+    expect(run(failed.payment, [intent(30, "processing")]).payment.status).toBe("processing");
+  });
+
+  it("manual capture: authorized, then captured without a second authorized event", () => {
+    const { payment, events } = run(base("manual"), [
+      intent(10, "requires_capture", { amountCapturable: 10_000 }),
+      { kind: "charge", at: 20, status: "succeeded", captured: true, amountCaptured: 6_000 },
+      intent(20, "succeeded", { amountReceived: 6_000 }),
+    ]);
+    expect(payment).toMatchObject({ status: "captured", amountCaptured: 6_000 });
+    expect(payment.lifecycle.amountCapturable).toBe(0);
+    expect(events).toEqual(["payment.authorized", "payment.captured"]);
+  });
+
+  it("canceled is final, and publishes nothing", () => {
+    const { payment, events, history } = run(base("manual"), [
+      intent(10, "requires_capture", { amountCapturable: 10_000 }),
+      intent(20, "canceled"),
+      intent(15, "requires_capture", { amountCapturable: 10_000 }),
+    ]);
+    expect(payment.status).toBe("canceled");
+    expect(history).toEqual(["authorized", "canceled"]);
+    expect(events).toEqual(["payment.authorized"]);
+  });
+
+  it("refunds settle once each; partial then full; refunded is final", () => {
+    const records = new Map<string, RefundRecordState>([
+      ["rfd_1", { amount: 4_000, reservation: "held", status: "pending" }],
+    ]);
+    const held = { ...base(), amountRefundPending: 4_000 };
+    const { payment, events, history } = run(
+      held,
+      [
+        intent(10, "succeeded", { amountReceived: 10_000 }),
+        {
+          kind: "refund",
+          at: 20,
+          stripeRefundId: "re_1",
+          refundId: "rfd_1",
+          amount: 4_000,
+          status: "succeeded",
+        },
+        {
+          kind: "refund",
+          at: 20,
+          stripeRefundId: "re_1",
+          refundId: "rfd_1",
+          amount: 4_000,
+          status: "succeeded",
+        },
+        { kind: "refund", at: 30, stripeRefundId: "re_ext", amount: 6_000, status: "succeeded" },
+        intent(5, "requires_payment_method", { failure: declined("generic_decline") }),
+      ],
+      records,
+    );
+    expect(payment).toMatchObject({
+      status: "refunded",
+      amountRefunded: 10_000,
+      amountRefundPending: 0,
+    });
+    expect(history).toEqual(["authorized", "captured", "partially_refunded", "refunded"]);
+    expect(events).toEqual([
+      "payment.authorized",
+      "payment.captured",
+      "payment.refunded",
+      "payment.refunded",
+    ]);
+  });
+
+  it("a failed refund releases its reservation once", () => {
+    const records = new Map<string, RefundRecordState>([
+      ["rfd_1", { amount: 3_000, reservation: "held", status: "pending" }],
+    ]);
+    const start = {
+      ...run(base(), [intent(10, "succeeded", { amountReceived: 10_000 })]).payment,
+      amountRefundPending: 3_000,
+    };
+    const fail = {
+      kind: "refund",
+      at: 30,
+      stripeRefundId: "re_1",
+      refundId: "rfd_1",
+      amount: 3_000,
+      status: "failed",
+    } as const;
+    const { payment, events } = run(start, [fail, fail], records);
+    expect(payment).toMatchObject({
+      status: "captured",
+      amountRefundPending: 0,
+      amountRefunded: 0,
+    });
+    expect(events).toEqual([]);
+    expect(records.get("rfd_1")?.reservation).toBe("released");
+  });
+});
+
+// ---- property: any delivery order, with duplicates, ends where in-order delivery ends.
+
+interface Scenario {
+  readonly captureMethod: "automatic" | "manual";
+  readonly facts: readonly StripeFact[];
+  readonly heldRefunds: ReadonlyMap<string, number>;
+}
+
+const scenario: fc.Arbitrary<Scenario> = fc
+  .record({
+    manual: fc.boolean(),
+    failures: fc.array(fc.constantFrom("generic_decline", "insufficient_funds", "expired_card"), {
+      maxLength: 3,
+    }),
+    processingFirst: fc.boolean(),
+    outcome: fc.constantFrom("captured", "canceled", "abandoned"),
+    captureAmount: fc.integer({ min: 1, max: 10_000 }),
+    refunds: fc.array(
+      fc.record({
+        ours: fc.boolean(),
+        share: fc.integer({ min: 1, max: 100 }),
+        fails: fc.boolean(),
+        pendingFirst: fc.boolean(),
+      }),
+      { maxLength: 4 },
+    ),
+    sameSecond: fc.boolean(),
+  })
+  .map(({ manual, failures, processingFirst, outcome, captureAmount, refunds, sameSecond }) => {
+    const facts: StripeFact[] = [];
+    let t = 100;
+    const tick = () => (sameSecond ? t : ++t);
+    for (const code of failures) {
+      if (processingFirst) facts.push(intent(tick(), "processing"));
+      facts.push(intent(tick(), "requires_payment_method", { failure: declined(code) }));
+      facts.push({
+        kind: "charge",
+        at: t,
+        status: "failed",
+        captured: false,
+        amountCaptured: 0,
+        failure: declined(code),
+      });
+    }
+    const heldRefunds = new Map<string, number>();
+    if (outcome === "abandoned")
+      return { captureMethod: manual ? "manual" : "automatic", facts, heldRefunds } as const;
+    if (manual) facts.push(intent(tick(), "requires_capture", { amountCapturable: 10_000 }));
+    if (outcome === "canceled") {
+      facts.push(intent(tick(), "canceled"));
+      return { captureMethod: manual ? "manual" : "automatic", facts, heldRefunds } as const;
+    }
+    const captured = manual ? captureAmount : 10_000;
+    facts.push({
+      kind: "charge",
+      at: tick(),
+      status: "succeeded",
+      captured: true,
+      amountCaptured: captured,
+    });
+    facts.push(intent(t, "succeeded", { amountReceived: captured }));
+    let left = captured;
+    refunds.forEach((r, i) => {
+      const amount = Math.min(left, Math.max(1, Math.floor((captured * r.share) / 100)));
+      if (amount <= 0 || left <= 0) return;
+      left -= amount;
+      const refundId = r.ours ? `rfd_${i}` : undefined;
+      if (refundId !== undefined) heldRefunds.set(refundId, amount);
+      const one = (status: "pending" | "succeeded" | "failed"): StripeFact => ({
+        kind: "refund",
+        at: tick(),
+        stripeRefundId: `re_${i}`,
+        ...(refundId === undefined ? {} : { refundId }),
+        amount,
+        status,
+      });
+      if (r.pendingFirst) facts.push(one("pending"));
+      facts.push(one(r.fails ? "failed" : "succeeded"));
+      if (r.fails) left += amount;
+    });
+    return { captureMethod: manual ? "manual" : "automatic", facts, heldRefunds } as const;
+  });
+
+/** Runs a delivery: facts with event ids, duplicates dropped by id as the webhook handler does. */
+function deliver(s: Scenario, order: readonly number[]) {
+  const records = new Map<string, RefundRecordState>();
+  let pending = 0;
+  for (const [id, amount] of s.heldRefunds) {
+    records.set(id, { amount, reservation: "held", status: "pending" });
+    pending += amount;
+  }
+  const seen = new Set<number>();
+  const facts: StripeFact[] = [];
+  for (const i of order) {
+    if (seen.has(i)) continue; // the same Stripe event id is applied once
+    seen.add(i);
+    const fact = s.facts[i];
+    if (fact !== undefined) facts.push(fact);
+  }
+  return run({ ...base(s.captureMethod), amountRefundPending: pending }, facts, records);
+}
+
+describe("applyFact, in any order", () => {
+  it("any delivery order with duplicates ends in the same status and amounts as in-order delivery", () => {
+    let sequences = 0;
+    let deliveries = 0;
+    let duplicates = 0;
+    fc.assert(
+      fc.property(
+        scenario.chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.shuffledSubarray(
+              s.facts.map((_, i) => i),
+              { minLength: s.facts.length, maxLength: s.facts.length },
+            ),
+            fc.array(fc.nat({ max: Math.max(0, s.facts.length - 1) }), {
+              maxLength: s.facts.length === 0 ? 0 : 5,
+            }),
+          ),
+        ),
+        ([s, shuffled, dupes]) => {
+          sequences++;
+          const inOrder = deliver(
+            s,
+            s.facts.map((_, i) => i),
+          );
+          const order = [...shuffled];
+          for (const d of dupes) order.splice(d % (order.length + 1), 0, d);
+          duplicates += dupes.length;
+          deliveries += order.length;
+          const shuffledRun = deliver(s, order);
+          const view = (p: Payment) => ({
+            status: p.status,
+            amountCaptured: p.amountCaptured,
+            amountRefunded: p.amountRefunded,
+            amountRefundPending: p.amountRefundPending,
+            failureCode: p.status === "failed" ? p.failureCode : undefined,
+          });
+          expect(view(shuffledRun.payment)).toEqual(view(inOrder.payment));
+          // Outgoing events: never a capture twice, never an authorization twice, and a refund
+          // event only for a refund that settled.
+          for (const r of [inOrder, shuffledRun]) {
+            expect(r.events.filter((e) => e === "payment.captured").length).toBeLessThanOrEqual(1);
+            expect(r.events.filter((e) => e === "payment.authorized").length).toBeLessThanOrEqual(
+              1,
+            );
+            const settled = [...r.records.values()].filter(
+              (x) => x.reservation === "settled",
+            ).length;
+            expect(r.events.filter((e) => e === "payment.refunded").length).toBeLessThanOrEqual(
+              settled,
+            );
+            expect(r.history.length).toBeGreaterThanOrEqual(r.events.length);
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+    console.info(
+      `lifecycle property: ${sequences} sequences, ${deliveries} deliveries, ${duplicates} duplicates injected, 0 divergent final states`,
+    );
+    expect(sequences).toBeGreaterThanOrEqual(2_000);
+  });
+});
