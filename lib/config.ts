@@ -10,6 +10,11 @@ const schema = z.object({
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
     error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
   }),
+  /** The webhook endpoint's signing secret (only the webhook function needs it). */
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_\w+$/, { error: "must look like whsec_..." })
+    .optional(),
   /** Base URL of a Stripe-compatible API (the local simulator); unset means api.stripe.com. */
   STRIPE_API_BASE: z.url().optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),

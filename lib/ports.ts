@@ -4,6 +4,7 @@
  */
 
 import type { OutboxEvent } from "./domain/events.js";
+import type { IntentFact, RefundFact, RefundRecordState } from "./domain/lifecycle.js";
 import type { CaptureMethod, ChangeSource, Payment, StatusChange } from "./domain/payment.js";
 import type { Refund, RefundReason, RefundStatus } from "./domain/refunds.js";
 
@@ -27,6 +28,28 @@ export type ReserveRefundResult =
   /** The payment changed since it was read; read again and decide again. */
   | { outcome: "conflict" };
 
+/** One write of a refund record during a change (prior: as read; undefined: not there yet). */
+export interface RefundRecordWrite {
+  /** Our refund id, or `ext_<stripeRefundId>` for a refund made outside this service. */
+  readonly key: string;
+  readonly stripeRefundId: string;
+  readonly prior: RefundRecordState | undefined;
+  readonly next: RefundRecordState;
+}
+
+/** A change to a payment computed from `before`; written only if `before` is still current. */
+export interface ChangePlan {
+  readonly before: Payment;
+  readonly after: Payment;
+  readonly history: readonly StatusChange[];
+  readonly events: readonly OutboxEvent[];
+  readonly refunds: readonly RefundRecordWrite[];
+  /** The Stripe event this change comes from, recorded with it so it is applied once. */
+  readonly stripeEventId?: string;
+}
+
+export type ApplyChangeResult = "applied" | "conflict" | "duplicate_event";
+
 export interface PaymentRepository {
   /**
    * Writes a new payment, its first history entry, its outbox event and the order lock, all or
@@ -45,6 +68,12 @@ export interface PaymentRepository {
   reserveRefund(payment: Payment, refund: Refund): Promise<ReserveRefundResult>;
   /** Gives a held amount back to the payment's remainder and marks the refund failed. Once only. */
   releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void>;
+  /** The payment a Stripe PaymentIntent belongs to. */
+  paymentIdForIntent(paymentIntentId: string): Promise<string | undefined>;
+  hasAppliedStripeEvent(eventId: string): Promise<boolean>;
+  getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined>;
+  /** Writes a change (payment, history, outbox, refund records, Stripe event id), all or nothing. */
+  applyChange(plan: ChangePlan): Promise<ApplyChangeResult>;
   /** Records what Stripe answered for a held refund (the amount stays held until settled). */
   recordProviderRefund(
     refund: Refund,
@@ -58,6 +87,12 @@ export interface CreatedPaymentIntent {
   readonly id: string;
   /** Handed to the caller, never stored or logged. */
   readonly clientSecret: string;
+}
+
+export interface IntentSnapshot {
+  readonly id: string;
+  readonly fact: IntentFact;
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 export interface ProviderRefund {
@@ -79,7 +114,20 @@ export interface PaymentProvider {
   ): Promise<CreatedPaymentIntent>;
   /** The client secret of an existing PaymentIntent, fetched fresh (it is never stored). */
   clientSecret(paymentIntentId: string): Promise<string>;
-  cancelPaymentIntent(paymentIntentId: string, idempotencyKey: string): Promise<void>;
+  /** The PaymentIntent as Stripe shows it now, with its metadata. */
+  retrieveIntent(paymentIntentId: string): Promise<IntentSnapshot>;
+  cancelPaymentIntent(
+    paymentIntentId: string,
+    idempotencyKey: string,
+    reason: "duplicate" | "requested_by_customer" | "abandoned",
+  ): Promise<IntentFact>;
+  capturePaymentIntent(
+    paymentIntentId: string,
+    amount: number | undefined,
+    idempotencyKey: string,
+  ): Promise<IntentFact>;
+  /** Every refund of the PaymentIntent, as Stripe shows them now. */
+  listRefunds(paymentIntentId: string): Promise<RefundFact[]>;
   createRefund(
     input: {
       paymentIntentId: string;

@@ -20,9 +20,11 @@ const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
 });
 
 export const repository = new DynamoPaymentRepository(documentClient, config.PAYMENTS_TABLE);
-export const provider = new StripePaymentProvider(
-  createStripeClient({ secretKey: config.STRIPE_SECRET_KEY, apiBase: config.STRIPE_API_BASE }),
-);
+export const stripe = createStripeClient({
+  secretKey: config.STRIPE_SECRET_KEY,
+  apiBase: config.STRIPE_API_BASE,
+});
+export const provider = new StripePaymentProvider(stripe);
 export const clock = systemClock;
 
 /** Options for an idempotent operation named `keyPrefix`. */

@@ -74,6 +74,16 @@ export const refundBody = z.strictObject({
 });
 export type RefundRequest = z.infer<typeof refundBody>;
 
+export const captureBody = z.strictObject({
+  amount: z
+    .int({ error: "must be an integer number of minor units" })
+    .min(1)
+    .max(MAX_AMOUNT)
+    .optional(),
+});
+
+export const cancelBody = z.strictObject({});
+
 export const listPaymentsQuery = z.strictObject({ orderId });
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */

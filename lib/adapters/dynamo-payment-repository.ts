@@ -7,23 +7,32 @@
  *                             IF version = :readVersion AND status IN (captured, partially_refunded)
  *             Put    refund   IF attribute_not_exists(sk)                         (one transaction)
  *   release:  Update refund   SET reservation = released  IF reservation = held
- *             Update payment  SET pending = pending - :amt                         (one transaction)
+ *             Update payment  SET pending = pending - :amt, version = version + 1  (one transaction)
+ *   change:   Put    payment  (the new state, version + 1)  IF version = :readVersion
+ *             Put    history, outbox items; Update refund records IF unchanged since read;
+ *             Put    STRIPE_EVENT#<id>  IF attribute_not_exists                    (one transaction)
  *
  * The remainder (captured - refunded - pending) is computed from the version that was read; the
  * version check makes the write fail if anything changed since, so two concurrent refunds can
- * never both fit in the same remainder. A release only ever grows the remainder, so it needs no
- * version check, and the arithmetic is done by DynamoDB itself so no update is lost.
+ * never both fit in the same remainder. Every write of the payment item bumps the version, so a
+ * change computed from a stale read never overwrites a newer one. The Stripe event id is
+ * recorded in the same transaction as its effect, so an event is applied once.
  */
 
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { OutboxEvent } from "../domain/events.js";
+import type { RefundRecordState } from "../domain/lifecycle.js";
 import {
   type ChangeSource,
   isPaymentStatus,
@@ -34,6 +43,8 @@ import {
 } from "../domain/payment.js";
 import { isRefundStatus, type Refund, type RefundStatus } from "../domain/refunds.js";
 import type {
+  ApplyChangeResult,
+  ChangePlan,
   InsertPaymentResult,
   PaymentRepository,
   PaymentWithHistory,
@@ -44,9 +55,15 @@ const PAYMENT_SK = "PAYMENT";
 const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
 const seq = (version: number) => String(version).padStart(10, "0");
-const historySk = (version: number) => `${PAYMENT_SK}#HISTORY#${seq(version)}`;
-const outboxSk = (version: number, eventId: string) => `OUTBOX#${seq(version)}#${eventId}`;
+const historySk = (version: number, index: number) =>
+  `${PAYMENT_SK}#HISTORY#${seq(version)}#${index}`;
+const outboxSk = (version: number, index: number, eventId: string) =>
+  `OUTBOX#${seq(version)}#${index}#${eventId}`;
 const refundSk = (refundId: string) => `REFUND#${refundId}`;
+const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
+const stripeEventPk = (eventId: string) => `STRIPE_EVENT#${eventId}`;
+/** Stripe retries a webhook for up to 3 days; its id is remembered well past that. */
+const STRIPE_EVENT_RETENTION_SECONDS = 30 * 24 * 3600;
 
 type Item = Record<string, unknown>;
 
@@ -91,8 +108,33 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
-            { Put: { TableName: this.tableName, Item: this.historyItem(payment, source) } },
-            { Put: { TableName: this.tableName, Item: this.outboxItem(payment, event) } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: intentPk(payment.stripePaymentIntentId),
+                  sk: "INTENT",
+                  type: "intent",
+                  paymentId: payment.id,
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: historyItem(payment.id, payment.version, 0, {
+                  status: payment.status,
+                  at: payment.createdAt,
+                  source,
+                }),
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: outboxItem(payment, payment.version, 0, event),
+              },
+            },
           ],
         }),
       );
@@ -245,8 +287,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 TableName: this.tableName,
                 Key: { pk: paymentPk(refund.paymentId), sk: PAYMENT_SK },
                 UpdateExpression:
-                  "SET amountRefundPending = amountRefundPending - :amt, updatedAt = :now",
-                ExpressionAttributeValues: { ":amt": refund.amount, ":now": now },
+                  "SET amountRefundPending = amountRefundPending - :amt, version = version + :one, updatedAt = :now",
+                ExpressionAttributeValues: { ":amt": refund.amount, ":one": 1, ":now": now },
               },
             },
           ],
@@ -265,45 +307,182 @@ export class DynamoPaymentRepository implements PaymentRepository {
     status: RefundStatus,
     now: string,
   ): Promise<Refund> {
+    const key = { pk: paymentPk(refund.paymentId), sk: refundSk(refund.id) };
+    try {
+      // Stripe's answer speaks for the refund only while no webhook has settled or released it.
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: "SET stripeRefundId = :sid, #status = :status, updatedAt = :now",
+          ConditionExpression: "reservation = :held",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":sid": stripeRefundId,
+            ":status": status,
+            ":now": now,
+            ":held": "held",
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      if (Attributes !== undefined) return toRefund(Attributes);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
     const { Attributes } = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: paymentPk(refund.paymentId), sk: refundSk(refund.id) },
-        UpdateExpression: "SET stripeRefundId = :sid, #status = :status, updatedAt = :now",
+        Key: key,
+        UpdateExpression: "SET stripeRefundId = :sid",
         ConditionExpression: "attribute_exists(sk)",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: { ":sid": stripeRefundId, ":status": status, ":now": now },
+        ExpressionAttributeValues: { ":sid": stripeRefundId },
         ReturnValues: "ALL_NEW",
       }),
     );
-    return Attributes === undefined
-      ? { ...refund, stripeRefundId, status, updatedAt: now }
-      : toRefund(Attributes);
+    return Attributes === undefined ? { ...refund, stripeRefundId } : toRefund(Attributes);
   }
 
-  private historyItem(payment: Payment, source: ChangeSource): Item {
-    return {
-      pk: paymentPk(payment.id),
-      sk: historySk(payment.version),
-      type: "history",
-      status: payment.status,
-      at: payment.updatedAt,
-      source,
-    };
+  async paymentIdForIntent(paymentIntentId: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: intentPk(paymentIntentId), sk: "INTENT" },
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : str(Item, "paymentId");
   }
 
-  private outboxItem(payment: Payment, event: OutboxEvent): Item {
-    return {
-      pk: paymentPk(payment.id),
-      sk: outboxSk(payment.version, event.id),
-      type: "outbox",
-      eventId: event.id,
-      eventType: event.type,
-      partitionKey: payment.orderId,
-      event,
-      createdAt: event.occurredAt,
-    };
+  async hasAppliedStripeEvent(eventId: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: stripeEventPk(eventId), sk: "EVENT" },
+        ConsistentRead: true,
+      }),
+    );
+    return Item !== undefined;
   }
+
+  async applyChange(plan: ChangePlan): Promise<ApplyChangeResult> {
+    const { before, after } = plan;
+    const version = before.version + 1;
+    const items: NonNullable<TransactWriteCommandInput["TransactItems"]> = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...after, version, pk: paymentPk(after.id), sk: PAYMENT_SK, type: "payment" },
+          ConditionExpression: "version = :v",
+          ExpressionAttributeValues: { ":v": before.version },
+        },
+      },
+    ];
+    plan.history.forEach((change, i) => {
+      items.push({
+        Put: { TableName: this.tableName, Item: historyItem(after.id, version, i, change) },
+      });
+    });
+    plan.events.forEach((event, i) => {
+      items.push({
+        Put: { TableName: this.tableName, Item: outboxItem(after, version, i, event) },
+      });
+    });
+    for (const r of plan.refunds) {
+      items.push({
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: paymentPk(after.id), sk: refundSk(r.key) },
+          UpdateExpression:
+            "SET reservation = :reservation, #status = :status, amount = if_not_exists(amount, :amount), " +
+            "id = if_not_exists(id, :id), paymentId = :paymentId, stripeRefundId = :stripeRefundId, " +
+            "createdAt = if_not_exists(createdAt, :now), updatedAt = :now, #type = :type",
+          ConditionExpression:
+            r.prior === undefined ? "attribute_not_exists(sk)" : "reservation = :priorReservation",
+          ExpressionAttributeNames: { "#status": "status", "#type": "type" },
+          ExpressionAttributeValues: {
+            ":reservation": r.next.reservation,
+            ":status": r.next.status,
+            ":amount": r.next.amount,
+            ":id": r.key,
+            ":paymentId": after.id,
+            ":stripeRefundId": r.stripeRefundId,
+            ":now": after.updatedAt,
+            ":type": "refund",
+            ...(r.prior === undefined ? {} : { ":priorReservation": r.prior.reservation }),
+          },
+        },
+      });
+    }
+    const eventIndex = items.length;
+    if (plan.stripeEventId !== undefined) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            pk: stripeEventPk(plan.stripeEventId),
+            sk: "EVENT",
+            type: "stripe-event",
+            paymentId: after.id,
+            appliedAt: after.updatedAt,
+            expiresAt:
+              Math.floor(Date.parse(after.updatedAt) / 1000) + STRIPE_EVENT_RETENTION_SECONDS,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      });
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return "applied";
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (plan.stripeEventId !== undefined && conditionFailedAt(error, eventIndex))
+        return "duplicate_event";
+      const reasons = error.CancellationReasons ?? [];
+      if (
+        reasons.some((r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict")
+      ) {
+        return "conflict";
+      }
+      throw error;
+    }
+  }
+
+  async getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined> {
+    const refund = await this.getRefund(paymentId, key);
+    if (refund === undefined) return undefined;
+    return { amount: refund.amount, reservation: refund.reservation, status: refund.status };
+  }
+}
+
+function historyItem(
+  paymentId: string,
+  version: number,
+  index: number,
+  change: StatusChange,
+): Item {
+  return {
+    pk: paymentPk(paymentId),
+    sk: historySk(version, index),
+    type: "history",
+    status: change.status,
+    at: change.at,
+    source: change.source,
+  };
+}
+
+function outboxItem(payment: Payment, version: number, index: number, event: OutboxEvent): Item {
+  return {
+    pk: paymentPk(payment.id),
+    sk: outboxSk(version, index, event.id),
+    type: "outbox",
+    eventId: event.id,
+    eventType: event.type,
+    partitionKey: payment.orderId,
+    event,
+    createdAt: event.occurredAt,
+  };
 }
 
 // ---- item mapping: items are our own writes, but a corrupt one must fail loudly, not propagate.

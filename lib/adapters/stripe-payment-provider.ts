@@ -13,8 +13,18 @@ import {
   ProviderRejectedError,
   ProviderUnavailableError,
 } from "../domain/errors.js";
+import type { IntentFact, RefundFact } from "../domain/lifecycle.js";
 import { isRefundStatus } from "../domain/refunds.js";
-import type { CreatedPaymentIntent, PaymentProvider, ProviderRefund } from "../ports.js";
+import type {
+  CreatedPaymentIntent,
+  IntentSnapshot,
+  PaymentProvider,
+  ProviderRefund,
+} from "../ports.js";
+import { intentFact, refundFact } from "./stripe-facts.js";
+
+/** Stripe's clock is in seconds; facts fetched now carry the current second. */
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export interface StripeClientOptions {
   secretKey: string;
@@ -113,13 +123,60 @@ export class StripePaymentProvider implements PaymentProvider {
     }
   }
 
-  async cancelPaymentIntent(paymentIntentId: string, idempotencyKey: string): Promise<void> {
+  async retrieveIntent(paymentIntentId: string): Promise<IntentSnapshot> {
     try {
-      await this.stripe.paymentIntents.cancel(
+      const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId);
+      return { id: pi.id, fact: intentFact(pi, nowSeconds()), metadata: pi.metadata };
+    } catch (error) {
+      return translate(error);
+    }
+  }
+
+  async cancelPaymentIntent(
+    paymentIntentId: string,
+    idempotencyKey: string,
+    reason: "duplicate" | "requested_by_customer" | "abandoned",
+  ): Promise<IntentFact> {
+    try {
+      const pi = await this.stripe.paymentIntents.cancel(
         paymentIntentId,
-        { cancellation_reason: "duplicate" },
+        { cancellation_reason: reason },
         { idempotencyKey },
       );
+      return intentFact(pi, nowSeconds());
+    } catch (error) {
+      return translate(error);
+    }
+  }
+
+  async capturePaymentIntent(
+    paymentIntentId: string,
+    amount: number | undefined,
+    idempotencyKey: string,
+  ): Promise<IntentFact> {
+    try {
+      const pi = await this.stripe.paymentIntents.capture(
+        paymentIntentId,
+        amount === undefined ? {} : { amount_to_capture: amount },
+        { idempotencyKey },
+      );
+      return intentFact(pi, nowSeconds());
+    } catch (error) {
+      return translate(error);
+    }
+  }
+
+  async listRefunds(paymentIntentId: string): Promise<RefundFact[]> {
+    try {
+      const at = nowSeconds();
+      const out: RefundFact[] = [];
+      for await (const refund of this.stripe.refunds.list({
+        payment_intent: paymentIntentId,
+        limit: 100,
+      })) {
+        out.push(refundFact(refund, at));
+      }
+      return out;
     } catch (error) {
       return translate(error);
     }

@@ -118,3 +118,25 @@ export class ProviderRejectedError extends DomainError {
     super(message, options);
   }
 }
+
+/** A webhook whose Stripe-Signature is missing, wrong or older than the tolerance. */
+export class InvalidSignatureError extends DomainError {
+  readonly code = "invalid_signature";
+}
+
+export class PaymentNotCapturableError extends DomainError {
+  readonly code = "payment_not_capturable";
+}
+
+export class PaymentNotCancelableError extends DomainError {
+  readonly code = "payment_not_cancelable";
+}
+
+export class CaptureExceedsAuthorizedError extends DomainError {
+  readonly code = "capture_exceeds_authorized";
+  constructor(readonly authorized: number) {
+    super(`The capture is larger than the authorized amount (${authorized}).`, {
+      extensions: { authorized },
+    });
+  }
+}

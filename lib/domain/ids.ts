@@ -47,3 +47,11 @@ export const refundIdForRequest = (
 
 /** Whether a string has the shape of an id this service makes. */
 export const isPaymentId = (id: string): boolean => /^pay_[0-9a-z]{26}$/.test(id);
+
+/** A capture or cancellation of `paymentId` requested by `callerId` with `idempotencyKey`. */
+export const operationIdForRequest = (
+  operation: "capture" | "cancel",
+  callerId: string,
+  idempotencyKey: string,
+  paymentId: string,
+): string => deriveId("op", operation, callerId, idempotencyKey, paymentId);

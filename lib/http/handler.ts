@@ -33,9 +33,14 @@ export interface HttpRequest {
 }
 
 export interface HttpHandlerOptions {
-  /** `required`: a JSON body must be sent; `optional`: an empty body reads as `{}`. */
-  readonly body?: "required" | "optional" | "none";
+  /** `required`: a JSON body must be sent; `optional`: an empty body reads as `{}`; `raw`: untouched. */
+  readonly body?: "required" | "optional" | "none" | "raw";
+  /** `jwt` (default): the caller comes from the JWT authorizer; `none`: no caller (the webhook). */
+  readonly auth?: "jwt" | "none";
 }
+
+/** Stands for "no caller" on routes without a token; it holds no scope. */
+const ANONYMOUS: Caller = { sub: "", scopes: new Set() };
 
 /** Middy's own HTTP errors (bad JSON, wrong content type) carry a status code. */
 function middyStatus(error: unknown): number | undefined {
@@ -90,9 +95,12 @@ export function httpHandler(
       },
     });
   }
-  if (mode !== "none") stack.use(httpJsonBodyParser<HttpEvent>());
+  if (mode === "required" || mode === "optional") stack.use(httpJsonBodyParser<HttpEvent>());
   return stack.handler(async (event, context) => {
-    const caller = callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
+    const caller =
+      options.auth === "none"
+        ? ANONYMOUS
+        : callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
     const body: unknown = mode === "none" ? undefined : event.body;
     return await fn({ event, caller, body, context });
   });

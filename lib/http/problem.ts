@@ -44,6 +44,18 @@ export const PROBLEMS: Readonly<Record<string, ProblemSpec>> = {
     retryAfterSeconds: 5,
   },
   provider_rejected: { status: 502, title: "The payment provider rejected the request" },
+  invalid_signature: { status: 400, title: "The Stripe-Signature is missing, invalid or stale" },
+  payment_not_capturable: { status: 409, title: "The payment cannot be captured" },
+  payment_not_cancelable: { status: 409, title: "The payment cannot be canceled" },
+  capture_exceeds_authorized: {
+    status: 422,
+    title: "The capture is larger than what is authorized",
+  },
+  payment_not_recorded_yet: {
+    status: 503,
+    title: "The payment of this event is not recorded yet",
+    retryAfterSeconds: 5,
+  },
   route_not_found: { status: 404, title: "No such route" },
   internal_error: { status: 500, title: "Internal error" },
 };

@@ -88,7 +88,7 @@ export async function createPayment(
   // Another request won the order (or owns this payment id). Our PaymentIntent has no record
   // and must never be paid: cancel it (a retry of this request cancels the same one, harmlessly).
   try {
-    await provider.cancelPaymentIntent(intent.id, `pi-cancel-duplicate:${paymentId}`);
+    await provider.cancelPaymentIntent(intent.id, `pi-cancel-duplicate:${paymentId}`, "duplicate");
   } catch (error) {
     deps.log?.warn("could not cancel the PaymentIntent of a request that lost its order", {
       paymentIntentId: intent.id,

@@ -3,7 +3,7 @@
  * not-refundable and exceeds-remaining paths, and concurrent refunds that must never add up to
  * more than was captured.
  */
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
@@ -37,6 +37,7 @@ async function createPayment(
  * A payment the customer paid: confirmed at the simulator with a test card, and marked captured
  * in the table the way the Stripe webhook will (the webhook handler is not part of this suite).
  */
+/** A payment the customer paid: confirmed at the simulator with a test card; Stripe's webhooks capture it. */
 async function capturedPayment(
   amount = 10_000,
 ): Promise<{ id: string; stripePaymentIntentId: string }> {
@@ -45,15 +46,11 @@ async function capturedPayment(
     payment_method: "pm_card_visa",
   });
   expect(pi.status).toBe("succeeded");
-  await stack.documentClient.send(
-    new UpdateCommand({
-      TableName: tables.payments.name,
-      Key: { pk: `PAYMENT#${payment.id}`, sk: "PAYMENT" },
-      UpdateExpression: "SET #s = :captured, amountCaptured = :amount, version = version + :one",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: { ":captured": "captured", ":amount": amount, ":one": 1 },
-    }),
-  );
+  await stack.simulator.drainWebhooks();
+  expect(await stack.repository.get(payment.id)).toMatchObject({
+    status: "captured",
+    amountCaptured: amount,
+  });
   return payment;
 }
 
@@ -155,8 +152,21 @@ describe("POST /api/payments/{id}/refund", () => {
 
     const atStripe = stripeRefundsFor(stripePaymentIntentId);
     expect(atStripe.map((r) => r.amount).sort()).toEqual([2_500, 7_500]);
-    const payment = await stack.repository.get(id);
-    expect(payment?.amountRefundPending).toBe(10_000);
+    // Stripe's webhooks settle both refunds: the payment is refunded, nothing held any more.
+    await stack.simulator.drainWebhooks();
+    const read = await stack.call("GET", `/api/payments/${id}`, { token: backOffice });
+    expect(read.body).toMatchObject({ status: "refunded", amountRefunded: 10_000 });
+    expect((read.body.history as { status: string }[]).map((h) => h.status)).toEqual([
+      "initiated",
+      "authorized",
+      "captured",
+      "partially_refunded",
+      "refunded",
+    ]);
+    expect(await stack.repository.get(id)).toMatchObject({
+      amountRefundPending: 0,
+      amountRefunded: 10_000,
+    });
   });
 
   it("replays a refund for the same key and body, and refuses the key with another body", async () => {
@@ -187,8 +197,14 @@ describe("POST /api/payments/{id}/refund", () => {
     const atStripe = stripeRefundsFor(stripePaymentIntentId);
     expect(atStripe).toHaveLength(3);
     expect(atStripe.reduce((sum, r) => sum + r.amount, 0)).toBe(9_000);
-    expect((await stack.repository.get(id))?.amountRefundPending).toBe(9_000);
     expect(await storedRefunds(id)).toHaveLength(3);
+    // Held until Stripe confirms each; then settled into amountRefunded, never counted twice.
+    await stack.simulator.drainWebhooks();
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "partially_refunded",
+      amountRefunded: 9_000,
+      amountRefundPending: 0,
+    });
     console.info(
       `concurrent refunds: 10 sent of 3000 on 10000 captured; accepted ${accepted.length}, refused ${refused.length}, at Stripe ${atStripe.length} totalling 9000`,
     );

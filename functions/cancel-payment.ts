@@ -1,0 +1,36 @@
+/** POST /api/payments/{id}/cancel: cancel a payment that is not captured, idempotently. */
+import { requireAnyScope, SCOPES } from "../lib/auth.js";
+import { operationIdForRequest } from "../lib/domain/ids.js";
+import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
+import { paymentView } from "../lib/http/views.js";
+import { idempotentOperation } from "../lib/idempotency.js";
+import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
+import { cancelBody, parseOrThrow } from "../lib/schemas.js";
+import { cancelPayment } from "../lib/use-cases/capture-cancel.js";
+
+const cancelOnce = idempotentOperation<{ readonly paymentId: string }, Record<string, unknown>>(
+  async ({ caller, key, payload }) => {
+    const payment = await cancelPayment(
+      { repository, provider, clock },
+      {
+        paymentId: payload.paymentId,
+        operationId: operationIdForRequest("cancel", caller, key, payload.paymentId),
+      },
+    );
+    const found = await repository.getWithHistory(payment.id);
+    return paymentView(found?.payment ?? payment, found?.history ?? [], undefined);
+  },
+  idempotencyStore("cancel-payment"),
+);
+
+export const handler = httpHandler(
+  async ({ event, caller, body, context }) => {
+    requireAnyScope(caller, SCOPES.refund);
+    const key = idempotencyKey(event);
+    parseOrThrow(cancelBody, body);
+    const payload = { paymentId: event.pathParameters?.id ?? "" };
+    const { value, replayed } = await cancelOnce({ caller: caller.sub, key, payload }, {}, context);
+    return json(200, value, replayed ? { "idempotent-replayed": "true" } : {});
+  },
+  { body: "optional" },
+);

@@ -1,0 +1,42 @@
+/** POST /api/payments/{id}/capture: capture an authorized (manual-capture) payment, idempotently. */
+import { requireAnyScope, SCOPES } from "../lib/auth.js";
+import { operationIdForRequest } from "../lib/domain/ids.js";
+import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
+import { paymentView } from "../lib/http/views.js";
+import { idempotentOperation } from "../lib/idempotency.js";
+import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
+import { captureBody, parseOrThrow } from "../lib/schemas.js";
+import { capturePayment } from "../lib/use-cases/capture-cancel.js";
+
+interface CapturePayload {
+  readonly paymentId: string;
+  readonly amount?: number | undefined;
+}
+
+const captureOnce = idempotentOperation<CapturePayload, Record<string, unknown>>(
+  async ({ caller, key, payload }) => {
+    const payment = await capturePayment(
+      { repository, provider, clock },
+      { ...payload, operationId: operationIdForRequest("capture", caller, key, payload.paymentId) },
+    );
+    const found = await repository.getWithHistory(payment.id);
+    return paymentView(found?.payment ?? payment, found?.history ?? [], undefined);
+  },
+  idempotencyStore("capture-payment"),
+);
+
+export const handler = httpHandler(
+  async ({ event, caller, body, context }) => {
+    requireAnyScope(caller, SCOPES.refund);
+    const key = idempotencyKey(event);
+    const request = parseOrThrow(captureBody, body);
+    const payload: CapturePayload = { paymentId: event.pathParameters?.id ?? "", ...request };
+    const { value, replayed } = await captureOnce(
+      { caller: caller.sub, key, payload },
+      {},
+      context,
+    );
+    return json(200, value, replayed ? { "idempotent-replayed": "true" } : {});
+  },
+  { body: "optional" },
+);

@@ -1,0 +1,42 @@
+/**
+ * POST /api/webhooks/stripe: Stripe's events, verified against the raw body, applied once.
+ * 200 for everything verified (duplicates and ignored types too); 400 invalid_signature when the
+ * signature is missing, wrong or older than 300 seconds; 5xx only when Stripe should retry.
+ */
+import { InvalidSignatureError } from "../lib/domain/errors.js";
+import { httpHandler, json } from "../lib/http/handler.js";
+import { logger } from "../lib/observability.js";
+import { clock, config, provider, repository, stripe } from "../lib/runtime.js";
+import { handleStripeEvent } from "../lib/use-cases/handle-stripe-event.js";
+
+const TOLERANCE_SECONDS = 300;
+const secret = config.STRIPE_WEBHOOK_SECRET;
+if (secret === undefined) throw new Error("configuration STRIPE_WEBHOOK_SECRET: missing");
+
+export const handler = httpHandler(
+  async ({ event }) => {
+    const signature = event.headers["stripe-signature"];
+    const raw =
+      event.body === undefined
+        ? ""
+        : event.isBase64Encoded
+          ? Buffer.from(event.body, "base64")
+          : event.body;
+    let stripeEvent: ReturnType<typeof stripe.webhooks.constructEvent>;
+    try {
+      if (signature === undefined) throw new Error("no Stripe-Signature header");
+      stripeEvent = stripe.webhooks.constructEvent(raw, signature, secret, TOLERANCE_SECONDS);
+    } catch (error) {
+      logger.warn("webhook signature rejected", {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      throw new InvalidSignatureError(
+        "The Stripe-Signature does not verify against this endpoint's secret.",
+      );
+    }
+    const outcome = await handleStripeEvent({ repository, provider, clock }, stripeEvent);
+    logger.info("webhook", { eventId: stripeEvent.id, type: stripeEvent.type, outcome });
+    return json(200, { received: true });
+  },
+  { body: "raw", auth: "none" },
+);

@@ -1,0 +1,112 @@
+/**
+ * Capture or cancel a manual-capture payment. Stripe is asked first (keyed by our operation id,
+ * so a retry reaches the same capture or cancellation), and its answer is applied through the
+ * same merge as a webhook, so the payment shows the outcome at once and the webhook that
+ * follows changes nothing.
+ */
+import {
+  CaptureExceedsAuthorizedError,
+  PaymentNotCancelableError,
+  PaymentNotCapturableError,
+  PaymentNotFoundError,
+  ProviderRejectedError,
+} from "../domain/errors.js";
+import { isPaymentId } from "../domain/ids.js";
+import type { Payment } from "../domain/payment.js";
+import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
+import { applyStripeFacts } from "./apply-stripe-facts.js";
+
+export interface CaptureCancelDeps {
+  readonly repository: PaymentRepository;
+  readonly provider: PaymentProvider;
+  readonly clock: Clock;
+}
+
+async function load(deps: CaptureCancelDeps, paymentId: string): Promise<Payment> {
+  const payment = isPaymentId(paymentId) ? await deps.repository.get(paymentId) : undefined;
+  if (payment === undefined) throw new PaymentNotFoundError("No such payment.");
+  return payment;
+}
+
+async function settle(
+  deps: CaptureCancelDeps,
+  payment: Payment,
+  fact: Awaited<ReturnType<PaymentProvider["capturePaymentIntent"]>>,
+) {
+  const outcome = await applyStripeFacts(
+    { repository: deps.repository, clock: deps.clock },
+    { paymentId: payment.id, facts: [fact], source: "api" },
+  );
+  if (outcome.result === "duplicate_event") throw new Error("unreachable: no event id was given");
+  return outcome.payment;
+}
+
+/** Captures `amount` (default: all that is authorized) of an authorized payment. */
+export async function capturePayment(
+  deps: CaptureCancelDeps,
+  input: { paymentId: string; operationId: string; amount?: number | undefined },
+): Promise<Payment> {
+  let payment = await load(deps, input.paymentId);
+  if (payment.status === "initiated" || payment.status === "processing") {
+    // The authorization webhook may still be on its way: ask Stripe before refusing.
+    payment = await settle(
+      deps,
+      payment,
+      (await deps.provider.retrieveIntent(payment.stripePaymentIntentId)).fact,
+    );
+  }
+  if (payment.status !== "authorized") {
+    throw new PaymentNotCapturableError(
+      `Only an authorized payment can be captured; this one is ${payment.status}.`,
+    );
+  }
+  const authorized =
+    payment.lifecycle.amountCapturable > 0 ? payment.lifecycle.amountCapturable : payment.amount;
+  if (input.amount !== undefined && input.amount > authorized)
+    throw new CaptureExceedsAuthorizedError(authorized);
+  try {
+    const fact = await deps.provider.capturePaymentIntent(
+      payment.stripePaymentIntentId,
+      input.amount,
+      `capture:${input.operationId}`,
+    );
+    return await settle(deps, payment, fact);
+  } catch (error) {
+    if (error instanceof ProviderRejectedError) {
+      throw new PaymentNotCapturableError(
+        `Stripe refused the capture (${error.providerCode ?? "no code"}).`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+const CANCELABLE = new Set(["initiated", "processing", "failed", "authorized"]);
+
+/** Cancels a payment that is not captured: its PaymentIntent can then never be paid. */
+export async function cancelPayment(
+  deps: CaptureCancelDeps,
+  input: { paymentId: string; operationId: string },
+): Promise<Payment> {
+  const payment = await load(deps, input.paymentId);
+  if (!CANCELABLE.has(payment.status)) {
+    throw new PaymentNotCancelableError(`A ${payment.status} payment cannot be canceled.`);
+  }
+  try {
+    const fact = await deps.provider.cancelPaymentIntent(
+      payment.stripePaymentIntentId,
+      `cancel:${input.operationId}`,
+      "requested_by_customer",
+    );
+    return await settle(deps, payment, fact);
+  } catch (error) {
+    if (error instanceof ProviderRejectedError) {
+      throw new PaymentNotCancelableError(
+        `Stripe refused the cancellation (${error.providerCode ?? "no code"}).`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}

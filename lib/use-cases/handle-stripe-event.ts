@@ -1,0 +1,135 @@
+/**
+ * A verified Stripe event, applied to the payment it concerns.
+ *
+ *   PaymentIntent events        -> the PaymentIntent in the event, as of the event's `created`
+ *   charge.* events             -> the Charge; charge.refunded also re-fetches the refunds,
+ *                                  because the Charge alone does not say which refund it was
+ *   refund.* / charge.refund.*  -> the Refund
+ *   anything else               -> acknowledged, ignored
+ *
+ * Events for PaymentIntents that are not this service's are acknowledged and ignored. A
+ * PaymentIntent this service created but has not recorded yet (its create request is still
+ * running) is an error, so that Stripe delivers the event again later.
+ */
+import type Stripe from "stripe";
+import { chargeFact, intentFact, paymentIntentIdOf, refundFact } from "../adapters/stripe-facts.js";
+import { DomainError } from "../domain/errors.js";
+import type { StripeFact } from "../domain/lifecycle.js";
+import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
+import { applyStripeFacts } from "./apply-stripe-facts.js";
+
+/** The PaymentIntent is ours but its record is not written yet: Stripe should retry. */
+export class PaymentNotRecordedYetError extends DomainError {
+  readonly code = "payment_not_recorded_yet";
+}
+
+export interface WebhookDeps {
+  readonly repository: PaymentRepository;
+  readonly provider: PaymentProvider;
+  readonly clock: Clock;
+}
+
+export type WebhookOutcome =
+  | "applied"
+  | "unchanged"
+  | "duplicate"
+  | "ignored_type"
+  | "not_ours"
+  | "superseded_intent";
+
+interface Subject {
+  readonly paymentIntentId: string;
+  readonly facts: (deps: WebhookDeps) => Promise<StripeFact[]>;
+  /** The PaymentIntent's metadata when the event carries the PaymentIntent itself. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+function subjectOf(event: Stripe.Event): Subject | undefined {
+  const at = event.created;
+  switch (event.type) {
+    case "payment_intent.created":
+    case "payment_intent.processing":
+    case "payment_intent.amount_capturable_updated":
+    case "payment_intent.succeeded":
+    case "payment_intent.payment_failed":
+    case "payment_intent.canceled":
+    case "payment_intent.requires_action":
+    case "payment_intent.partially_funded": {
+      const pi = event.data.object;
+      return {
+        paymentIntentId: pi.id,
+        metadata: pi.metadata,
+        facts: async () => [intentFact(pi, at)],
+      };
+    }
+    case "charge.succeeded":
+    case "charge.captured":
+    case "charge.failed":
+    case "charge.pending":
+    case "charge.updated":
+    case "charge.refunded": {
+      const charge = event.data.object;
+      const paymentIntentId = paymentIntentIdOf(charge);
+      if (paymentIntentId === undefined) return undefined;
+      const refetch = event.type === "charge.refunded";
+      return {
+        paymentIntentId,
+        facts: async (deps) => [
+          chargeFact(charge, at),
+          ...(refetch ? await deps.provider.listRefunds(paymentIntentId) : []),
+        ],
+      };
+    }
+    case "refund.created":
+    case "refund.updated":
+    case "refund.failed":
+    case "charge.refund.updated": {
+      const refund = event.data.object;
+      const paymentIntentId = paymentIntentIdOf(refund);
+      if (paymentIntentId === undefined) return undefined;
+      return { paymentIntentId, facts: async () => [refundFact(refund, at)] };
+    }
+    default:
+      return undefined;
+  }
+}
+
+export async function handleStripeEvent(
+  deps: WebhookDeps,
+  event: Stripe.Event,
+): Promise<WebhookOutcome> {
+  const subject = subjectOf(event);
+  if (subject === undefined) return "ignored_type";
+  if (await deps.repository.hasAppliedStripeEvent(event.id)) return "duplicate";
+
+  const paymentId = await deps.repository.paymentIdForIntent(subject.paymentIntentId);
+  if (paymentId === undefined) {
+    // Creation tells nothing the record will not hold when it is written: no need to wait for it.
+    if (event.type === "payment_intent.created") return "not_ours";
+    return await unknownIntent(deps, subject);
+  }
+
+  const outcome = await applyStripeFacts(
+    { repository: deps.repository, clock: deps.clock },
+    { paymentId, facts: await subject.facts(deps), source: "stripe", stripeEventId: event.id },
+  );
+  return outcome.result === "duplicate_event" ? "duplicate" : outcome.result;
+}
+
+/**
+ * No record for this PaymentIntent. Ours (metadata.payment_id) and still the order's payment:
+ * not recorded yet, so fail for a retry. Ours but the order went to another payment: a request
+ * that lost the race (its PaymentIntent was canceled), ignore. Not ours: ignore.
+ */
+async function unknownIntent(deps: WebhookDeps, subject: Subject): Promise<WebhookOutcome> {
+  const metadata =
+    subject.metadata ?? (await deps.provider.retrieveIntent(subject.paymentIntentId)).metadata;
+  const paymentId = metadata.payment_id;
+  const orderId = metadata.order_id;
+  if (paymentId === undefined || orderId === undefined) return "not_ours";
+  const holder = await deps.repository.paymentIdForOrder(orderId);
+  if (holder !== undefined && holder !== paymentId) return "superseded_intent";
+  throw new PaymentNotRecordedYetError(
+    `PaymentIntent ${subject.paymentIntentId} belongs to payment ${paymentId}, which is not recorded yet.`,
+  );
+}
