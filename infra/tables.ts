@@ -9,7 +9,11 @@
  *   PAYMENT#<paymentId> / REFUND#<refundId>       one refund and its reserved amount
  *   PAYMENT#<paymentId> / OUTBOX#<ver>#<eventId>  one outgoing event (published from the stream)
  *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
+ *   INTENT#<paymentIntentId> / INTENT             which payment a Stripe PaymentIntent belongs to
+ *   STRIPE_EVENT#<eventId> / EVENT                a Stripe event already applied (kept 30 days)
  * Items that may expire carry `expiresAt` (epoch seconds), the table's TTL attribute.
+ * Payments that reconciliation must look at carry `watch` = "open" and `watchAt` (ISO time the
+ * next look is due): the sparse index `byWatch` lists exactly those.
  *
  * idempotency (partition key `id`): Powertools idempotency records, TTL attribute `expiration`.
  */
@@ -20,6 +24,9 @@ export const tables = {
     sortKey: "sk",
     ttlAttribute: "expiresAt",
     stream: "new-and-old-images",
+    globalIndexes: [
+      { name: "byWatch", partitionKey: "watch", sortKey: "watchAt", projection: "keys-only" },
+    ],
   },
   idempotency: {
     name: "Idempotency",

@@ -19,6 +19,8 @@ const schema = z.object({
   STRIPE_API_BASE: z.url().optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Quiet seconds before reconciliation looks at an open payment or a held refund. */
+  RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(900),
   /** Seconds an Idempotency-Key is remembered (24 hours). */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
 });

@@ -72,6 +72,11 @@ export interface PaymentRepository {
   paymentIdForIntent(paymentIntentId: string): Promise<string | undefined>;
   hasAppliedStripeEvent(eventId: string): Promise<boolean>;
   getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined>;
+  /** Ids of payments whose reconciliation look is due at `now`, oldest due first. */
+  dueForReconciliation(now: string, limit: number): Promise<string[]>;
+  /** Schedules the next reconciliation look at `nextAt`, or takes the payment off the list. */
+  setWatch(paymentId: string, nextAt: string | undefined): Promise<void>;
+  listRefunds(paymentId: string): Promise<Refund[]>;
   /** Writes a change (payment, history, outbox, refund records, Stripe event id), all or nothing. */
   applyChange(plan: ChangePlan): Promise<ApplyChangeResult>;
   /** Records what Stripe answered for a held refund (the amount stays held until settled). */

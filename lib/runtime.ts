@@ -19,7 +19,11 @@ const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-export const repository = new DynamoPaymentRepository(documentClient, config.PAYMENTS_TABLE);
+export const repository = new DynamoPaymentRepository(
+  documentClient,
+  config.PAYMENTS_TABLE,
+  config.RECONCILE_AFTER_SECONDS,
+);
 export const stripe = createStripeClient({
   secretKey: config.STRIPE_SECRET_KEY,
   apiBase: config.STRIPE_API_BASE,

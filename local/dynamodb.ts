@@ -178,6 +178,12 @@ interface TableSpec {
   readonly ttlAttribute?: string;
   /** SST's spelling of a StreamViewType, e.g. "new-and-old-images". */
   readonly stream?: string;
+  readonly globalIndexes?: readonly {
+    readonly name: string;
+    readonly partitionKey: string;
+    readonly sortKey?: string;
+    readonly projection: "keys-only" | "all";
+  }[];
 }
 
 async function ensureTable(client: DynamoDBClient, spec: TableSpec): Promise<void> {
@@ -195,6 +201,25 @@ async function ensureTable(client: DynamoDBClient, spec: TableSpec): Promise<voi
       keySchema.push({ AttributeName: spec.sortKey, KeyType: "RANGE" });
       attributes.push({ AttributeName: spec.sortKey, AttributeType: "S" });
     }
+    const indexes = (spec.globalIndexes ?? []).map((index) => {
+      for (const name of [index.partitionKey, index.sortKey]) {
+        if (name !== undefined && !attributes.some((a) => a.AttributeName === name)) {
+          attributes.push({ AttributeName: name, AttributeType: "S" });
+        }
+      }
+      return {
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: "HASH" as const },
+          ...(index.sortKey === undefined
+            ? []
+            : [{ AttributeName: index.sortKey, KeyType: "RANGE" as const }]),
+        ],
+        Projection: {
+          ProjectionType: index.projection === "all" ? ("ALL" as const) : ("KEYS_ONLY" as const),
+        },
+      };
+    });
     try {
       const created = await client.send(
         new CreateTableCommand({
@@ -202,6 +227,7 @@ async function ensureTable(client: DynamoDBClient, spec: TableSpec): Promise<voi
           KeySchema: keySchema,
           AttributeDefinitions: attributes,
           BillingMode: "PAY_PER_REQUEST",
+          ...(indexes.length > 0 && { GlobalSecondaryIndexes: indexes }),
           ...(streamViewType && {
             StreamSpecification: { StreamEnabled: true, StreamViewType: streamViewType },
           }),

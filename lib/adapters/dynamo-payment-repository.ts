@@ -41,6 +41,7 @@ import {
   type Payment,
   type StatusChange,
 } from "../domain/payment.js";
+import { needsWatching, nextLookAt } from "../domain/reconciliation.js";
 import { isRefundStatus, type Refund, type RefundStatus } from "../domain/refunds.js";
 import type {
   ApplyChangeResult,
@@ -76,7 +77,56 @@ export class DynamoPaymentRepository implements PaymentRepository {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Quiet time before reconciliation first looks at an open payment. */
+    private readonly reconcileAfterSeconds = 900,
   ) {}
+
+  /** The sparse-index attributes that put an open payment on reconciliation's list. */
+  private watchFields(payment: Payment): { watch?: string; watchAt?: string } {
+    if (!needsWatching(payment, payment.updatedAt)) return {};
+    return { watch: "open", watchAt: nextLookAt(payment.updatedAt, this.reconcileAfterSeconds) };
+  }
+
+  async dueForReconciliation(now: string, limit: number): Promise<string[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: "byWatch",
+        KeyConditionExpression: "watch = :open AND watchAt <= :now",
+        ExpressionAttributeValues: { ":open": "open", ":now": now },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => str(item, "pk").replace(/^PAYMENT#/, ""));
+  }
+
+  async setWatch(paymentId: string, nextAt: string | undefined): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: paymentPk(paymentId), sk: PAYMENT_SK },
+        ...(nextAt === undefined
+          ? { UpdateExpression: "REMOVE watch, watchAt" }
+          : {
+              UpdateExpression: "SET watch = :open, watchAt = :at",
+              ExpressionAttributeValues: { ":open": "open", ":at": nextAt },
+            }),
+        ConditionExpression: "attribute_exists(pk)",
+      }),
+    );
+  }
+
+  async listRefunds(paymentId: string): Promise<Refund[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :refund)",
+        ExpressionAttributeValues: { ":pk": paymentPk(paymentId), ":refund": "REFUND#" },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.map(toRefund);
+  }
 
   async insertNew(
     payment: Payment,
@@ -104,7 +154,13 @@ export class DynamoPaymentRepository implements PaymentRepository {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { ...payment, pk, sk: PAYMENT_SK, type: "payment" },
+                Item: {
+                  ...payment,
+                  ...this.watchFields(payment),
+                  pk,
+                  sk: PAYMENT_SK,
+                  type: "payment",
+                },
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
@@ -218,7 +274,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 TableName: this.tableName,
                 Key: { pk: paymentPk(payment.id), sk: PAYMENT_SK },
                 UpdateExpression:
-                  "SET amountRefundPending = amountRefundPending + :amt, version = version + :one, updatedAt = :now",
+                  "SET amountRefundPending = amountRefundPending + :amt, version = version + :one, updatedAt = :now, " +
+                  "watch = :open, watchAt = :due",
                 ConditionExpression: "version = :v AND #status IN (:captured, :partial)",
                 ExpressionAttributeNames: { "#status": "status" },
                 ExpressionAttributeValues: {
@@ -228,6 +285,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
                   ":v": payment.version,
                   ":captured": "captured",
                   ":partial": "partially_refunded",
+                  ":open": "open",
+                  ":due": nextLookAt(refund.createdAt, this.reconcileAfterSeconds),
                 },
               },
             },
@@ -372,7 +431,14 @@ export class DynamoPaymentRepository implements PaymentRepository {
       {
         Put: {
           TableName: this.tableName,
-          Item: { ...after, version, pk: paymentPk(after.id), sk: PAYMENT_SK, type: "payment" },
+          Item: {
+            ...after,
+            ...this.watchFields(after),
+            version,
+            pk: paymentPk(after.id),
+            sk: PAYMENT_SK,
+            type: "payment",
+          },
           ConditionExpression: "version = :v",
           ExpressionAttributeValues: { ":v": before.version },
         },

@@ -43,7 +43,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
   const endpoint = inject("dynamodbEndpoint");
   const simulator = await startStripeSimulator({ port: 0, webhookSecret: WEBHOOK_SECRET });
   Object.assign(process.env, {
@@ -57,6 +57,7 @@ export async function startStack(): Promise<Stack> {
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? "SILENT",
+    ...options.env,
   });
   const keys = await generateDevKeys();
   const gateway = await startGateway({ port: 0, routes, verifyToken: tokenVerifier(keys) });

@@ -1,0 +1,19 @@
+/**
+ * Scheduled: re-syncs payments and refunds left open past RECONCILE_AFTER_SECONDS from Stripe.
+ * Deployed on a schedule; locally on a timer in `npm start` and by `npm run reconcile`.
+ */
+import { logger } from "../lib/observability.js";
+import { clock, config, provider, repository } from "../lib/runtime.js";
+import { type ReconcileSummary, reconcile } from "../lib/use-cases/reconcile.js";
+
+/** Payments looked at per run; the rest wait for the next run. */
+const BATCH = 100;
+
+export const handler = async (): Promise<ReconcileSummary> => {
+  const summary = await reconcile(
+    { repository, provider, clock, log: logger },
+    { afterSeconds: config.RECONCILE_AFTER_SECONDS, limit: BATCH },
+  );
+  logger.info("reconciliation", { ...summary });
+  return summary;
+};

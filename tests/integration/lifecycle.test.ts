@@ -1,0 +1,292 @@
+/**
+ * The payment lifecycle end to end: the API, the customer's confirmation at the simulator with
+ * Stripe's test cards, and the simulator's signed webhooks to the service, including duplicated,
+ * reordered and dropped deliveries, and reconciliation for what never arrives.
+ */
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { tables } from "../../infra/tables.js";
+import { type Stack, startStack, uniqueId } from "../support/stack.js";
+
+let stack: Stack;
+let alice: string;
+let ops: string;
+let reconcile: () => Promise<{
+  looked: number;
+  changed: number;
+  refundsReleased: number;
+  failed: number;
+}>;
+
+beforeAll(async () => {
+  // Reconciliation looks at anything open at once, so a test can run it right away.
+  stack = await startStack({ env: { RECONCILE_AFTER_SECONDS: "0" } });
+  alice = await stack.token("alice", "payments:write payments:read");
+  ops = await stack.token("ops", "payments:refund payments:admin");
+  const mod = await import("../../functions/reconcile.js");
+  reconcile = mod.handler;
+});
+afterEach(async () => {
+  stack.simulator.setWebhookBehaviour({ mode: "normal" });
+  await stack.simulator.drainWebhooks();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function create(captureMethod: "automatic" | "manual" = "automatic", amount = 10_000) {
+  const res = await stack.call("POST", "/api/payments/intents", {
+    token: alice,
+    body: { orderId: uniqueId("order"), amount, currency: "usd", captureMethod },
+    headers: { "idempotency-key": uniqueId("key") },
+  });
+  expect(res.status).toBe(201);
+  return { id: String(res.body.id), pi: String(res.body.stripePaymentIntentId) };
+}
+
+async function confirm(pi: string, paymentMethod: string) {
+  try {
+    await stack.stripe.paymentIntents.confirm(pi, { payment_method: paymentMethod });
+  } catch (error) {
+    // Declines come back as card errors; the webhooks carry them to the service.
+    if (!(error instanceof Error && "type" in error && error.type === "StripeCardError"))
+      throw error;
+  }
+  await stack.simulator.drainWebhooks();
+}
+
+const read = async (id: string, token = alice) =>
+  (await stack.call("GET", `/api/payments/${id}`, { token })).body;
+const historyOf = async (id: string) =>
+  (await read(id, ops)).history as { status: string; source: string }[];
+
+async function outboxTypes(id: string): Promise<string[]> {
+  const { Items = [] } = await stack.documentClient.send(
+    new QueryCommand({
+      TableName: tables.payments.name,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :o)",
+      ExpressionAttributeValues: { ":pk": `PAYMENT#${id}`, ":o": "OUTBOX#" },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((i) => String(i.eventType));
+}
+
+const post = (path: string, body: unknown = {}) =>
+  stack.call("POST", path, { token: ops, body, headers: { "idempotency-key": uniqueId("op") } });
+
+describe("automatic capture", () => {
+  it("a good card: initiated -> authorized -> captured, one event each", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_visa");
+    const payment = await read(id);
+    expect(payment).toMatchObject({ status: "captured", amountRefunded: 0 });
+    expect(payment.clientSecret).toBeUndefined();
+    expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
+      "initiated:api",
+      "authorized:stripe",
+      "captured:stripe",
+    ]);
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+    ]);
+  });
+
+  it.each([
+    ["pm_card_chargeDeclined", "generic_decline"],
+    ["pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"],
+    ["pm_card_chargeDeclinedExpiredCard", "expired_card"],
+  ])("%s: failed with decline code %s, then a good card captures it", async (card, code) => {
+    const { id, pi } = await create();
+    await confirm(pi, card);
+    const failed = await read(id);
+    expect(failed).toMatchObject({ status: "failed", failureCode: code });
+    expect(String(failed.failureMessage).length).toBeGreaterThan(0);
+    // Still the customer's to pay: the owner sees the client secret again.
+    expect(String(failed.clientSecret)).toMatch(/_secret_/);
+
+    await confirm(pi, "pm_card_visa");
+    expect(await read(id)).toMatchObject({ status: "captured" });
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.failed",
+      "payment.authorized",
+      "payment.captured",
+    ]);
+  });
+});
+
+describe("manual capture", () => {
+  it("authorized, then a partial capture", async () => {
+    const { id, pi } = await create("manual");
+    await confirm(pi, "pm_card_mastercard");
+    expect((await read(id)).status).toBe("authorized");
+    const tooMuch = await post(`/api/payments/${id}/capture`, { amount: 10_001 });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body).toMatchObject({ code: "capture_exceeds_authorized", authorized: 10_000 });
+
+    const captured = await post(`/api/payments/${id}/capture`, { amount: 6_000 });
+    expect(captured.status).toBe(200);
+    expect(captured.body.status).toBe("captured");
+    await stack.simulator.drainWebhooks();
+    expect((await historyOf(id)).map((h) => h.status)).toEqual([
+      "initiated",
+      "authorized",
+      "captured",
+    ]);
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+    ]);
+    // Only what was captured can be refunded.
+    const refund = await post(`/api/payments/${id}/refund`, { amount: 6_001 });
+    expect(refund.body).toMatchObject({ code: "refund_exceeds_remaining", remaining: 6_000 });
+  });
+
+  it("capture is refused for a payment that is not authorized", async () => {
+    const { id } = await create("manual");
+    const res = await post(`/api/payments/${id}/capture`);
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe("payment_not_capturable");
+  });
+
+  it("cancel releases an authorized payment; canceled is final", async () => {
+    const { id, pi } = await create("manual");
+    await confirm(pi, "pm_card_visa");
+    const res = await post(`/api/payments/${id}/cancel`);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("canceled");
+    await stack.simulator.drainWebhooks();
+    expect((await historyOf(id)).map((h) => h.status)).toEqual([
+      "initiated",
+      "authorized",
+      "canceled",
+    ]);
+    const again = await post(`/api/payments/${id}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("payment_not_cancelable");
+    const capture = await post(`/api/payments/${id}/capture`);
+    expect(capture.body.code).toBe("payment_not_capturable");
+  });
+
+  it("cancel is refused for a captured payment", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_visa");
+    const res = await post(`/api/payments/${id}/cancel`);
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe("payment_not_cancelable");
+  });
+});
+
+describe("refunds settled by Stripe", () => {
+  it("a refund that Stripe later fails gives its amount back", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_refundFail");
+    expect((await read(id)).status).toBe("captured");
+    const refund = await post(`/api/payments/${id}/refund`, { amount: 4_000 });
+    expect(refund.status).toBe(202);
+    await stack.simulator.drainWebhooks();
+    const payment = await stack.repository.get(id);
+    expect(payment).toMatchObject({
+      status: "captured",
+      amountRefunded: 0,
+      amountRefundPending: 0,
+    });
+    expect(await outboxTypes(id)).not.toContain("payment.refunded");
+    // All of it can be refunded again.
+    const again = await post(`/api/payments/${id}/refund`, { amount: 10_001 });
+    expect(again.body).toMatchObject({ code: "refund_exceeds_remaining", remaining: 10_000 });
+  });
+});
+
+describe("webhooks late, twice, out of order", () => {
+  it("every event delivered twice: the same outcome, nothing recorded twice", async () => {
+    stack.simulator.setWebhookBehaviour({ mode: "duplicate" });
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_chargeDeclined");
+    await confirm(pi, "pm_card_visa");
+    await post(`/api/payments/${id}/refund`, { amount: 2_500 });
+    await stack.simulator.drainWebhooks();
+    expect(await read(id, ops)).toMatchObject({
+      status: "partially_refunded",
+      amountRefunded: 2_500,
+    });
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.failed",
+      "payment.authorized",
+      "payment.captured",
+      "payment.refunded",
+    ]);
+  });
+
+  it("a held batch delivered in reverse order ends in the same state", async () => {
+    const { id, pi } = await create();
+    stack.simulator.setWebhookBehaviour({ mode: "hold" });
+    try {
+      await stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_chargeDeclined" });
+    } catch {
+      // declined, as intended
+    }
+    await stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_visa" });
+    await stack.stripe.refunds.create({ payment_intent: pi, amount: 10_000 });
+    const released = stack.simulator.releaseWebhooks("reverse");
+    expect(released).toBeGreaterThanOrEqual(6);
+    await stack.simulator.drainWebhooks();
+    const payment = await read(id, ops);
+    expect(payment).toMatchObject({ status: "refunded", amountRefunded: 10_000 });
+    // The late decline never moved it back; refunded is final.
+    expect(await outboxTypes(id)).not.toContain("payment.failed");
+    expect((await outboxTypes(id)).filter((t) => t === "payment.captured")).toHaveLength(1);
+  });
+});
+
+describe("reconciliation", () => {
+  it("a payment whose webhooks were all dropped is brought up to date from Stripe", async () => {
+    const { id, pi } = await create();
+    stack.simulator.setWebhookBehaviour({ mode: "drop" });
+    await confirm(pi, "pm_card_visa");
+    expect((await read(id)).status).toBe("initiated");
+    stack.simulator.setWebhookBehaviour({ mode: "normal" });
+
+    const summary = await reconcile();
+    expect(summary.failed).toBe(0);
+    expect(summary.changed).toBeGreaterThanOrEqual(1);
+    expect(await read(id)).toMatchObject({ status: "captured" });
+    expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
+      "initiated:api",
+      "authorized:reconciliation",
+      "captured:reconciliation",
+    ]);
+    // Settled: no longer on reconciliation's list, and the late webhook changes nothing.
+    expect(
+      await stack.repository.dueForReconciliation(
+        new Date(Date.now() + 86_400_000 * 2).toISOString(),
+        1000,
+      ),
+    ).not.toContain(id);
+  });
+
+  it("a refund whose webhooks were dropped is settled from Stripe's refund list", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_visa");
+    stack.simulator.setWebhookBehaviour({ mode: "drop" });
+    expect((await post(`/api/payments/${id}/refund`, { amount: 3_000 })).status).toBe(202);
+    await stack.simulator.drainWebhooks();
+    expect(await stack.repository.get(id)).toMatchObject({
+      amountRefundPending: 3_000,
+      amountRefunded: 0,
+    });
+    stack.simulator.setWebhookBehaviour({ mode: "normal" });
+    await reconcile();
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "partially_refunded",
+      amountRefundPending: 0,
+      amountRefunded: 3_000,
+    });
+    expect(await outboxTypes(id)).toContain("payment.refunded");
+  });
+});

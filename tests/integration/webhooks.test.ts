@@ -1,0 +1,213 @@
+/**
+ * POST /api/webhooks/stripe through the local gateway: signatures, duplicates (also concurrent),
+ * events for PaymentIntents that are not ours or not recorded yet, and base64 bodies.
+ */
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tables } from "../../infra/tables.js";
+import { type Stack, startStack, uniqueId, WEBHOOK_SECRET } from "../support/stack.js";
+
+let stack: Stack;
+let alice: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  // These tests sign and send events themselves; the simulator's own deliveries stay off.
+  stack.simulator.setWebhookUrl(undefined);
+  alice = await stack.token("alice", "payments:write payments:read");
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function createPayment(): Promise<{ id: string; pi: string }> {
+  const res = await stack.call("POST", "/api/payments/intents", {
+    token: alice,
+    body: { orderId: uniqueId("order"), amount: 3_000, currency: "usd" },
+    headers: { "idempotency-key": uniqueId("key") },
+  });
+  expect(res.status).toBe(201);
+  return { id: String(res.body.id), pi: String(res.body.stripePaymentIntentId) };
+}
+
+/** The simulator's event of `type` for this PaymentIntent, as Stripe would send it. */
+async function simulatorEvent(piId: string, type: string): Promise<Stripe.Event> {
+  const found = stack.simulator
+    .events()
+    .find(
+      (e) =>
+        e.type === type &&
+        "id" in e.data.object &&
+        (e.data.object.id === piId ||
+          ("payment_intent" in e.data.object && e.data.object.payment_intent === piId)),
+    );
+  if (found === undefined) throw new Error(`no ${type} for ${piId}`);
+  return found;
+}
+
+function send(payload: string, signature: string | undefined, contentType = "application/json") {
+  return stack.call("POST", "/api/webhooks/stripe", {
+    rawBody: payload,
+    headers: {
+      "content-type": contentType,
+      ...(signature === undefined ? {} : { "stripe-signature": signature }),
+    },
+  });
+}
+
+const sign = (payload: string, options: { secret?: string; timestamp?: number } = {}) =>
+  stack.stripe.webhooks.generateTestHeaderString({
+    payload,
+    secret: options.secret ?? WEBHOOK_SECRET,
+    ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
+  });
+
+async function itemsOf(paymentId: string, prefix: string) {
+  const { Items = [] } = await stack.documentClient.send(
+    new QueryCommand({
+      TableName: tables.payments.name,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+      ExpressionAttributeValues: { ":pk": `PAYMENT#${paymentId}`, ":p": prefix },
+      ConsistentRead: true,
+    }),
+  );
+  return Items;
+}
+
+async function succeededEventFor(): Promise<{ id: string; payload: string }> {
+  const { id, pi } = await createPayment();
+  await stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_visa" });
+  return { id, payload: JSON.stringify(await simulatorEvent(pi, "payment_intent.succeeded")) };
+}
+
+describe("signature", () => {
+  it("applies a correctly signed event", async () => {
+    const { id, payload } = await succeededEventFor();
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: true });
+    expect((await stack.repository.get(id))?.status).toBe("captured");
+  });
+
+  it.each([
+    ["missing", (_p: string) => undefined],
+    ["garbage", (_p: string) => "not a signature"],
+    ["signed with another secret", (p: string) => sign(p, { secret: "whsec_someone_else" })],
+    [
+      "older than 300 seconds",
+      (p: string) => sign(p, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+    ],
+  ])(
+    "rejects a %s signature with 400 invalid_signature and processes nothing",
+    async (_name, signature) => {
+      const { id, payload } = await succeededEventFor();
+      const res = await send(payload, signature(payload));
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe("invalid_signature");
+      expect((await stack.repository.get(id))?.status).toBe("initiated");
+    },
+  );
+
+  it("rejects a body tampered with after signing", async () => {
+    const { id, payload } = await succeededEventFor();
+    const signature = sign(payload);
+    const tampered = payload.replace('"amount_received":3000', '"amount_received":1');
+    expect(tampered).not.toBe(payload);
+    const res = await send(tampered, signature);
+    expect(res.status).toBe(400);
+    expect((await stack.repository.get(id))?.status).toBe("initiated");
+  });
+
+  it("verifies a body that the gateway passed base64-encoded", async () => {
+    const { id, payload } = await succeededEventFor();
+    const res = await send(payload, sign(payload), "application/octet-stream");
+    expect(res.status).toBe(200);
+    expect((await stack.repository.get(id))?.status).toBe("captured");
+  });
+});
+
+describe("applied once", () => {
+  it("the same event 10 times at once: one change, one history entry per step, one event each", async () => {
+    const { id, payload } = await succeededEventFor();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => send(payload, sign(payload))),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    const history = await itemsOf(id, "PAYMENT#HISTORY#");
+    expect(history.map((h) => h.status)).toEqual(["initiated", "authorized", "captured"]);
+    const outbox = await itemsOf(id, "OUTBOX#");
+    expect(outbox.map((o) => o.eventType)).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+    ]);
+  });
+
+  it("acknowledges event types it ignores", async () => {
+    const payload = JSON.stringify({
+      id: "evt_ignored",
+      object: "event",
+      type: "customer.created",
+      created: 1,
+      data: { object: { id: "cus_1", object: "customer" } },
+    });
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("PaymentIntents without a record", () => {
+  it("ignores PaymentIntents that are not this service's", async () => {
+    const foreign = await stack.stripe.paymentIntents.create({ amount: 1_000, currency: "usd" });
+    await stack.stripe.paymentIntents.confirm(foreign.id, { payment_method: "pm_card_visa" });
+    const payload = JSON.stringify(await simulatorEvent(foreign.id, "payment_intent.succeeded"));
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+  });
+
+  it("asks Stripe to retry (503) when the payment is ours but not recorded yet", async () => {
+    const orderId = uniqueId("order");
+    const pending = await stack.stripe.paymentIntents.create({
+      amount: 1_000,
+      currency: "usd",
+      metadata: {
+        payment_id: "pay_0000000000000000000000000a",
+        order_id: orderId,
+        customer_id: "alice",
+      },
+    });
+    await stack.stripe.paymentIntents.confirm(pending.id, { payment_method: "pm_card_visa" });
+    const payload = JSON.stringify(await simulatorEvent(pending.id, "payment_intent.succeeded"));
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe("payment_not_recorded_yet");
+    expect(res.headers.get("retry-after")).not.toBeNull();
+  });
+
+  it("ignores the PaymentIntent of a request that lost its order to another payment", async () => {
+    const { id } = await createPayment();
+    const winner = await stack.repository.get(id);
+    const loser = await stack.stripe.paymentIntents.create({
+      amount: 3_000,
+      currency: "usd",
+      metadata: {
+        payment_id: "pay_0000000000000000000000000b",
+        order_id: winner?.orderId ?? "",
+        customer_id: "alice",
+      },
+    });
+    await stack.stripe.paymentIntents.cancel(loser.id);
+    const payload = JSON.stringify(await simulatorEvent(loser.id, "payment_intent.canceled"));
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect((await stack.repository.get(id))?.status).toBe("initiated");
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("describes every answer this file received", () => {
+    expect(stack.contract.checked).toBeGreaterThan(5);
+    expect(stack.contract.violations).toEqual([]);
+  });
+});
