@@ -11,6 +11,7 @@ import { tables } from "../infra/tables.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
 import { startGateway } from "./gateway.js";
+import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
 import { DEV_KEY_FILE } from "./paths.js";
 import { startStripeSimulator } from "./stripe-simulator/index.js";
 
@@ -41,6 +42,7 @@ const settings = z.object({
     .string()
     .regex(/^[\w.-]*$/)
     .optional(),
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   LOG_LEVEL: z
     .enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT", "debug", "info", "warn", "error", "silent"])
     .default("INFO"),
@@ -97,19 +99,16 @@ try {
   }
 
   // The handlers read their configuration from the environment at cold start, as in Lambda.
-  Object.assign(process.env, {
-    PAYMENTS_TABLE: tables.payments.name,
-    IDEMPOTENCY_TABLE: tables.idempotency.name,
-    STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY ?? LOCAL_STRIPE_KEY,
-    STRIPE_WEBHOOK_SECRET: webhookSecret,
-    DYNAMODB_ENDPOINT: endpoint,
-    AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
-    POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL.toUpperCase(),
-  });
-  if (stripeApiBase !== undefined) process.env.STRIPE_API_BASE = stripeApiBase;
-  else delete process.env.STRIPE_API_BASE;
+  const state = {
+    dynamodbEndpoint: endpoint,
+    ...(stripeApiBase === undefined ? {} : { stripeApiBase }),
+    stripeSecretKey: env.STRIPE_SECRET_KEY ?? LOCAL_STRIPE_KEY,
+    webhookSecret,
+    logLevel: env.LOG_LEVEL,
+  };
+  applyServiceEnvironment(state);
+  await writeState(state);
+  stops.push(() => clearState());
 
   const keys = await loadOrCreateDevKeys(DEV_KEY_FILE);
   const gateway = await startGateway({
@@ -120,6 +119,12 @@ try {
   });
   stops.push(() => gateway.close());
   if (env.KAFKA_BROKERS === undefined) say("events: no KAFKA_BROKERS, published events are logged");
+  const reconcileTimer = setInterval(() => {
+    void runReconciliation();
+  }, env.RECONCILE_INTERVAL_SECONDS * 1000);
+  reconcileTimer.unref();
+  stops.push(async () => clearInterval(reconcileTimer));
+  say(`reconciliation every ${env.RECONCILE_INTERVAL_SECONDS}s (and on demand: npm run reconcile)`);
   say(`payment-service on ${gateway.url}`);
   for (const r of routes)
     say(
@@ -129,6 +134,16 @@ try {
 } catch (error) {
   await stopAll();
   fail(error instanceof Error ? error.message : String(error));
+}
+
+async function runReconciliation(): Promise<void> {
+  try {
+    const { handler } = await import("../functions/reconcile.js");
+    const summary = await handler();
+    if (summary.looked > 0) say(`reconciliation: ${JSON.stringify(summary)}`);
+  } catch (error) {
+    say(`reconciliation failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 async function stopAll(): Promise<void> {

@@ -108,6 +108,13 @@ describe("npm start", () => {
     });
   });
 
+  it("runs reconciliation on demand with npm run reconcile", async () => {
+    const { stdout } = await run(process.execPath, [tsx, "local/reconcile.ts"], { cwd: root });
+    const summary: unknown = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+    expect(summary).toMatchObject({ failed: 0 });
+    expect(summary).toHaveProperty("looked");
+  });
+
   it("refuses requests without a token", async () => {
     const res = await fetch(`http://127.0.0.1:${port}/api/payments/pay_00000000000000000000000000`);
     expect(res.status).toBe(401);
