@@ -7,6 +7,7 @@
 //
 // Environment:
 //   PYTHON=/path/to/python3   interpreter for the virtualenv (default: python3)
+//   GO=/path/to/go             Go toolchain that builds stripe-mock (default: go)
 //   SKIP_LOCAL_SETUP=1         do nothing (e.g. for a production-only install)
 
 import { spawnSync } from "node:child_process";
@@ -21,6 +22,14 @@ const venvDir = join(localDir, "venv");
 const venvPython = join(venvDir, process.platform === "win32" ? "Scripts" : "bin", "python");
 const requirementsFile = join(root, "local", "requirements.txt");
 const markerFile = join(venvDir, ".moto-installed");
+const localBin = join(localDir, "bin");
+const stripeMockVersionFile = join(root, "local", "stripe-mock-version.txt");
+const stripeMockModule = "github.com/stripe/stripe-mock";
+const stripeMockBinary = join(
+  localBin,
+  process.platform === "win32" ? "stripe-mock.exe" : "stripe-mock",
+);
+const stripeMockMarker = join(localBin, ".stripe-mock-installed");
 
 class SetupError extends Error {}
 
@@ -113,8 +122,71 @@ function pythonVenvWithMoto() {
   log(`moto installed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
+/**
+ * Step: the pinned stripe-mock (Stripe's OpenAPI-driven mock server, a Go module) in .local/bin,
+ * for the Stripe contract check (tests/integration/stripe-contract.test.ts). `go install` also
+ * puts the module, with the spec3.json it serves, into Go's module cache; the test reads the
+ * spec from there. The marker records the version and that spec's path.
+ */
+function stripeMock() {
+  const version = readFileSync(stripeMockVersionFile, "utf8").trim();
+  if (!/^v\d+\.\d+\.\d+$/.test(version)) {
+    throw new SetupError(
+      `local/stripe-mock-version.txt: '${version}' is not a version like v0.203.0`,
+    );
+  }
+  if (existsSync(stripeMockBinary) && existsSync(stripeMockMarker)) {
+    const [markedVersion, specPath] = readFileSync(stripeMockMarker, "utf8").split("\n");
+    if (markedVersion === `${stripeMockModule}@${version}` && specPath && existsSync(specPath)) {
+      log(`stripe-mock: up to date (.local/bin/stripe-mock ${version})`);
+      return;
+    }
+  }
+
+  const go = process.env.GO || "go";
+  const notFound = `${go} not found: install Go 1.22+ (needed for stripe-mock, the Stripe contract check)`;
+  let modCache;
+  try {
+    modCache = run(go, ["env", "GOMODCACHE"]);
+  } catch (error) {
+    if (error instanceof SetupError) throw new SetupError(notFound);
+    throw error;
+  }
+  if (modCache.status !== 0 || modCache.stdout.trim() === "") {
+    throw new SetupError(`'${go} env GOMODCACHE' failed: ${lastLines(modCache.stderr, 3)}`);
+  }
+
+  log(`installing ${stripeMockModule}@${version} into .local/bin with ${go} install ...`);
+  const started = Date.now();
+  const install = run(go, ["install", `${stripeMockModule}@${version}`], {
+    cwd: root,
+    env: { ...process.env, GOBIN: localBin },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (install.status !== 0 || !existsSync(stripeMockBinary)) {
+    throw new SetupError(
+      `go install ${stripeMockModule}@${version} failed:\n${lastLines(`${install.stdout}\n${install.stderr}`)}`,
+    );
+  }
+  const specPath = join(
+    modCache.stdout.trim(),
+    `${stripeMockModule}@${version}`,
+    "embedded",
+    "openapi",
+    "spec3.json",
+  );
+  if (!existsSync(specPath)) {
+    throw new SetupError(`stripe-mock installed, but its OpenAPI spec is not at ${specPath}`);
+  }
+  writeFileSync(stripeMockMarker, `${stripeMockModule}@${version}\n${specPath}\n`);
+  log(`stripe-mock ${version} installed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
 /** The setup steps, in order. Each is { name, run }; run() throws SetupError on failure. */
-export const steps = [{ name: "python venv + moto (local DynamoDB)", run: pythonVenvWithMoto }];
+export const steps = [
+  { name: "python venv + moto (local DynamoDB)", run: pythonVenvWithMoto },
+  { name: "stripe-mock (Stripe contract check)", run: stripeMock },
+];
 
 /** Runs every step; returns the process exit code (0 when all steps succeeded). */
 export function runSetup() {
