@@ -4,6 +4,7 @@ import { operationIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import { paymentView } from "../lib/http/views.js";
 import { idempotentOperation } from "../lib/idempotency.js";
+import { count, countEvents, METRICS } from "../lib/observability.js";
 import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
 import { cancelBody, parseOrThrow } from "../lib/schemas.js";
 import { cancelPayment } from "../lib/use-cases/capture-cancel.js";
@@ -11,7 +12,7 @@ import { cancelPayment } from "../lib/use-cases/capture-cancel.js";
 const cancelOnce = idempotentOperation<{ readonly paymentId: string }, Record<string, unknown>>(
   async ({ caller, key, payload }) => {
     const payment = await cancelPayment(
-      { repository, provider, clock },
+      { repository, provider, clock, onEvents: countEvents },
       {
         paymentId: payload.paymentId,
         operationId: operationIdForRequest("cancel", caller, key, payload.paymentId),
@@ -30,6 +31,7 @@ export const handler = httpHandler(
     parseOrThrow(cancelBody, body);
     const payload = { paymentId: event.pathParameters?.id ?? "" };
     const { value, replayed } = await cancelOnce({ caller: caller.sub, key, payload }, {}, context);
+    if (replayed) count(METRICS.idempotentReplay);
     return json(200, value, replayed ? { "idempotent-replayed": "true" } : {});
   },
   { body: "optional" },

@@ -4,6 +4,7 @@ import { operationIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import { paymentView } from "../lib/http/views.js";
 import { idempotentOperation } from "../lib/idempotency.js";
+import { count, countEvents, METRICS } from "../lib/observability.js";
 import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
 import { captureBody, parseOrThrow } from "../lib/schemas.js";
 import { capturePayment } from "../lib/use-cases/capture-cancel.js";
@@ -16,7 +17,7 @@ interface CapturePayload {
 const captureOnce = idempotentOperation<CapturePayload, Record<string, unknown>>(
   async ({ caller, key, payload }) => {
     const payment = await capturePayment(
-      { repository, provider, clock },
+      { repository, provider, clock, onEvents: countEvents },
       { ...payload, operationId: operationIdForRequest("capture", caller, key, payload.paymentId) },
     );
     const found = await repository.getWithHistory(payment.id);
@@ -36,6 +37,7 @@ export const handler = httpHandler(
       {},
       context,
     );
+    if (replayed) count(METRICS.idempotentReplay);
     return json(200, value, replayed ? { "idempotent-replayed": "true" } : {});
   },
   { body: "optional" },

@@ -8,6 +8,7 @@ import {
   withClientSecret,
 } from "../lib/http/views.js";
 import { idempotentOperation, type Sink } from "../lib/idempotency.js";
+import { count, METRICS } from "../lib/observability.js";
 import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
 import { type CreateIntentRequest, createIntentBody, parseOrThrow } from "../lib/schemas.js";
 import { createPayment } from "../lib/use-cases/create-payment.js";
@@ -41,6 +42,7 @@ export const handler = httpHandler(
       sink,
       context,
     );
+    count(replayed ? METRICS.idempotentReplay : METRICS.paymentCreated);
     // A replay has no secret in hand (it is never stored): fetch it from Stripe again.
     const clientSecret =
       sink.clientSecret ?? (await provider.clientSecret(value.stripePaymentIntentId));

@@ -2,7 +2,7 @@
  * Scheduled: re-syncs payments and refunds left open past RECONCILE_AFTER_SECONDS from Stripe.
  * Deployed on a schedule; locally on a timer in `npm start` and by `npm run reconcile`.
  */
-import { logger } from "../lib/observability.js";
+import { count, countEvents, logger, METRICS, metrics } from "../lib/observability.js";
 import { clock, config, provider, repository } from "../lib/runtime.js";
 import { type ReconcileSummary, reconcile } from "../lib/use-cases/reconcile.js";
 
@@ -11,9 +11,12 @@ const BATCH = 100;
 
 export const handler = async (): Promise<ReconcileSummary> => {
   const summary = await reconcile(
-    { repository, provider, clock, log: logger },
+    { repository, provider, clock, log: logger, onEvents: countEvents },
     { afterSeconds: config.RECONCILE_AFTER_SECONDS, limit: BATCH },
   );
+  count(METRICS.reconciliationChanged, summary.changed);
+  count(METRICS.reconciliationFailed, summary.failed);
+  metrics.publishStoredMetrics();
   logger.info("reconciliation", { ...summary });
   return summary;
 };

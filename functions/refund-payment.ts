@@ -5,6 +5,7 @@ import type { RefundReason } from "../lib/domain/refunds.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import { refundView } from "../lib/http/views.js";
 import { idempotentOperation } from "../lib/idempotency.js";
+import { count, METRICS } from "../lib/observability.js";
 import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
 import { parseOrThrow, refundBody } from "../lib/schemas.js";
 import { refundPayment } from "../lib/use-cases/refund-payment.js";
@@ -33,6 +34,7 @@ export const handler = httpHandler(
     const request = parseOrThrow(refundBody, body);
     const payload: RefundPayload = { paymentId: event.pathParameters?.id ?? "", ...request };
     const { value, replayed } = await refundOnce({ caller: caller.sub, key, payload }, {}, context);
+    if (replayed) count(METRICS.idempotentReplay);
     return json(202, value, replayed ? { "idempotent-replayed": "true" } : {});
   },
   { body: "optional" },

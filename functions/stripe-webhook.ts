@@ -5,7 +5,7 @@
  */
 import { InvalidSignatureError } from "../lib/domain/errors.js";
 import { httpHandler, json } from "../lib/http/handler.js";
-import { logger } from "../lib/observability.js";
+import { count, countEvents, logger, METRICS } from "../lib/observability.js";
 import { clock, config, provider, repository, stripe } from "../lib/runtime.js";
 import { handleStripeEvent } from "../lib/use-cases/handle-stripe-event.js";
 
@@ -15,6 +15,7 @@ if (secret === undefined) throw new Error("configuration STRIPE_WEBHOOK_SECRET: 
 
 export const handler = httpHandler(
   async ({ event }) => {
+    count(METRICS.webhookReceived);
     const signature = event.headers["stripe-signature"];
     const raw =
       event.body === undefined
@@ -27,6 +28,7 @@ export const handler = httpHandler(
       if (signature === undefined) throw new Error("no Stripe-Signature header");
       stripeEvent = stripe.webhooks.constructEvent(raw, signature, secret, TOLERANCE_SECONDS);
     } catch (error) {
+      count(METRICS.webhookSignatureFailure);
       logger.warn("webhook signature rejected", {
         reason: error instanceof Error ? error.message : String(error),
       });
@@ -34,8 +36,29 @@ export const handler = httpHandler(
         "The Stripe-Signature does not verify against this endpoint's secret.",
       );
     }
-    const outcome = await handleStripeEvent({ repository, provider, clock }, stripeEvent);
-    logger.info("webhook", { eventId: stripeEvent.id, type: stripeEvent.type, outcome });
+    let outcome: Awaited<ReturnType<typeof handleStripeEvent>>;
+    try {
+      outcome = await handleStripeEvent(
+        { repository, provider, clock, onEvents: countEvents },
+        stripeEvent,
+      );
+    } catch (error) {
+      count(METRICS.webhookRetryRequested);
+      throw error;
+    }
+    if (outcome.result === "duplicate") count(METRICS.webhookDuplicate);
+    if (
+      outcome.result === "ignored_type" ||
+      outcome.result === "not_ours" ||
+      outcome.result === "superseded_intent"
+    ) {
+      count(METRICS.webhookIgnored);
+    }
+    logger.info("webhook", {
+      eventId: stripeEvent.id,
+      type: stripeEvent.type,
+      outcome: outcome.result,
+    });
     return json(200, { received: true });
   },
   { body: "raw", auth: "none" },

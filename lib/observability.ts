@@ -3,6 +3,7 @@
  * client secrets, card data or signatures to it; the redaction below is a second fence.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 
 const SECRET_KEYS = /secret|password|authorization|signature|card|cvc|cvv|token/i;
 const CLIENT_SECRET = /pi_[A-Za-z0-9]+_secret_[A-Za-z0-9]+/g;
@@ -23,3 +24,47 @@ export function redact(value: unknown, depth = 0): unknown {
 }
 
 export const logger = new Logger({ serviceName: "payment-service" });
+
+/**
+ * CloudWatch metrics (EMF), flushed at the end of each invocation by the handlers' middleware.
+ * The names are what the alarms and the dashboard use.
+ */
+export const metrics = new Metrics({
+  namespace: "PaymentService",
+  serviceName: "payment-service",
+  logger,
+});
+
+export const METRICS = {
+  webhookReceived: "WebhookReceived",
+  webhookSignatureFailure: "WebhookSignatureFailure",
+  webhookDuplicate: "WebhookDuplicate",
+  webhookIgnored: "WebhookIgnored",
+  webhookRetryRequested: "WebhookRetryRequested",
+  paymentCreated: "PaymentCreated",
+  idempotentReplay: "IdempotentReplay",
+  stripeLatency: "StripeLatency",
+  stripeError: "StripeError",
+  reconciliationChanged: "ReconciliationChanged",
+  reconciliationFailed: "ReconciliationFailed",
+} as const;
+
+/** Outgoing event types as metric names: payment.captured -> PaymentCaptured. */
+export const eventMetricName = (eventType: string): string =>
+  eventType
+    .split(".")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+
+export function count(name: string, value = 1): void {
+  metrics.addMetric(name, MetricUnit.Count, value);
+}
+
+export function milliseconds(name: string, value: number): void {
+  metrics.addMetric(name, MetricUnit.Milliseconds, value);
+}
+
+/** Counts the outgoing events an applied change wrote (PaymentCaptured, PaymentFailed, ...). */
+export function countEvents(eventTypes: readonly string[]): void {
+  for (const type of eventTypes) count(eventMetricName(type));
+}

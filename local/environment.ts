@@ -30,6 +30,8 @@ export function applyServiceEnvironment(state: LocalServiceState): void {
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
     POWERTOOLS_LOG_LEVEL: state.logLevel.toUpperCase(),
+    // CloudWatch's EMF lines are for Lambda; locally they would only drown the logs.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
   });
   if (state.stripeApiBase === undefined) delete process.env.STRIPE_API_BASE;
   else process.env.STRIPE_API_BASE = state.stripeApiBase;
@@ -45,7 +47,8 @@ export async function readState(): Promise<LocalServiceState | undefined> {
     const value: unknown = JSON.parse(await readFile(STATE_FILE, "utf8"));
     if (typeof value !== "object" || value === null) return undefined;
     const v = Object.fromEntries(Object.entries(value));
-    if (typeof v.dynamodbEndpoint !== "string" || typeof v.stripeSecretKey !== "string") return undefined;
+    if (typeof v.dynamodbEndpoint !== "string" || typeof v.stripeSecretKey !== "string")
+      return undefined;
     return {
       dynamodbEndpoint: v.dynamodbEndpoint,
       ...(typeof v.stripeApiBase === "string" ? { stripeApiBase: v.stripeApiBase } : {}),

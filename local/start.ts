@@ -10,8 +10,8 @@ import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
-import { startGateway } from "./gateway.js";
 import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
+import { startGateway } from "./gateway.js";
 import { DEV_KEY_FILE } from "./paths.js";
 import { startStripeSimulator } from "./stripe-simulator/index.js";
 

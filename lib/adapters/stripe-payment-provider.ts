@@ -15,6 +15,7 @@ import {
 } from "../domain/errors.js";
 import type { IntentFact, RefundFact } from "../domain/lifecycle.js";
 import { isRefundStatus } from "../domain/refunds.js";
+import { count, METRICS, milliseconds } from "../observability.js";
 import type {
   CreatedPaymentIntent,
   IntentSnapshot,
@@ -38,7 +39,7 @@ export interface StripeClientOptions {
 /** Builds the Stripe SDK client; call once per container. */
 export function createStripeClient(options: StripeClientOptions): Stripe {
   const base = options.apiBase === undefined ? undefined : new URL(options.apiBase);
-  return new Stripe(options.secretKey, {
+  const stripe = new Stripe(options.secretKey, {
     maxNetworkRetries: options.maxNetworkRetries ?? 2,
     timeout: options.timeoutMs ?? 8000,
     appInfo: { name: "payment-service" },
@@ -50,6 +51,12 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
           protocol: base.protocol === "https:" ? "https" : "http",
         }),
   });
+  // Latency of every answer Stripe gives, and its failures (connection errors are counted in translate).
+  stripe.on("response", (event: Stripe.ResponseEvent) => {
+    milliseconds(METRICS.stripeLatency, event.elapsed);
+    if (event.status >= 500 || event.status === 429) count(METRICS.stripeError);
+  });
+  return stripe;
 }
 
 /** Whether Stripe may not have executed the request at all, or failed in a way worth retrying. */
@@ -63,6 +70,7 @@ export function isTransientStripeError(error: unknown): boolean {
 }
 
 function translate(error: unknown): never {
+  if (error instanceof Stripe.errors.StripeConnectionError) count(METRICS.stripeError);
   if (isTransientStripeError(error)) {
     // A 429 was refused before anything ran; a timeout or a 5xx may have run at Stripe.
     const mayHaveExecuted = !(error instanceof Stripe.errors.StripeRateLimitError);

@@ -3,6 +3,7 @@
  * that answers problem+json (lib/http/problem.ts). Handlers stay thin: parse, call one use case,
  * map the result.
  */
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
 import type {
@@ -17,7 +18,7 @@ import {
   MalformedJsonError,
   UnsupportedMediaTypeError,
 } from "../domain/errors.js";
-import { logger, redact } from "../observability.js";
+import { logger, metrics, redact } from "../observability.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../schemas.js";
 import { problemFromError } from "./problem.js";
 
@@ -64,6 +65,8 @@ export function httpHandler(
   options: HttpHandlerOptions = {},
 ): middy.MiddyfiedHandler<HttpEvent, HttpResult> {
   const mode = options.body ?? "none";
+  // The error handler comes first so that its onError runs last: middy runs onError in
+  // reverse order and stops at the first that sets a response, and metrics must flush before.
   const stack = middy<HttpEvent, HttpResult>().use({
     onError: async (request) => {
       const { response, unexpected } = problemFromError(translateMiddyError(request.error));
@@ -84,6 +87,7 @@ export function httpHandler(
       request.response = response;
     },
   });
+  stack.use(logMetrics(metrics));
   if (mode === "optional") {
     stack.use({
       before: async (request) => {

@@ -16,6 +16,8 @@ export interface ApplyFactsDeps {
   readonly repository: PaymentRepository;
   readonly clock: Clock;
   readonly maxAttempts?: number;
+  /** Told the types of the events each applied change wrote (for metrics). */
+  readonly onEvents?: (eventTypes: readonly string[]) => void;
 }
 
 export interface ApplyFactsInput {
@@ -27,7 +29,13 @@ export interface ApplyFactsInput {
 }
 
 export type ApplyFactsOutcome =
-  | { readonly result: "applied"; readonly payment: Payment; readonly changes: number }
+  | {
+      readonly result: "applied";
+      readonly payment: Payment;
+      readonly changes: number;
+      /** Types of the events written to the outbox, in order. */
+      readonly eventTypes: readonly string[];
+    }
   | { readonly result: "unchanged"; readonly payment: Payment }
   | { readonly result: "duplicate_event" };
 
@@ -108,12 +116,15 @@ export async function applyStripeFacts(
       refunds: [...refunds.values()],
       ...(input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId }),
     });
-    if (result === "applied")
+    if (result === "applied") {
+      deps.onEvents?.(events.map((e) => e.type));
       return {
         result,
         payment: { ...after, version: before.version + 1 },
         changes: history.length,
+        eventTypes: events.map((e) => e.type),
       };
+    }
     if (result === "duplicate_event") return { result };
     await delay(randomInt(2, 10 + attempt * 5));
   }

@@ -20,6 +20,7 @@ export interface CaptureCancelDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
   readonly clock: Clock;
+  readonly onEvents?: (eventTypes: readonly string[]) => void;
 }
 
 async function load(deps: CaptureCancelDeps, paymentId: string): Promise<Payment> {
@@ -33,10 +34,11 @@ async function settle(
   payment: Payment,
   fact: Awaited<ReturnType<PaymentProvider["capturePaymentIntent"]>>,
 ) {
-  const outcome = await applyStripeFacts(
-    { repository: deps.repository, clock: deps.clock },
-    { paymentId: payment.id, facts: [fact], source: "api" },
-  );
+  const outcome = await applyStripeFacts(deps, {
+    paymentId: payment.id,
+    facts: [fact],
+    source: "api",
+  });
   if (outcome.result === "duplicate_event") throw new Error("unreachable: no event id was given");
   return outcome.payment;
 }

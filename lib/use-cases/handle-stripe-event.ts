@@ -27,15 +27,19 @@ export interface WebhookDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
   readonly clock: Clock;
+  readonly onEvents?: (eventTypes: readonly string[]) => void;
 }
 
 export type WebhookOutcome =
-  | "applied"
-  | "unchanged"
-  | "duplicate"
-  | "ignored_type"
-  | "not_ours"
-  | "superseded_intent";
+  | { readonly result: "applied"; readonly eventTypes: readonly string[] }
+  | {
+      readonly result:
+        | "unchanged"
+        | "duplicate"
+        | "ignored_type"
+        | "not_ours"
+        | "superseded_intent";
+    };
 
 interface Subject {
   readonly paymentIntentId: string;
@@ -99,21 +103,25 @@ export async function handleStripeEvent(
   event: Stripe.Event,
 ): Promise<WebhookOutcome> {
   const subject = subjectOf(event);
-  if (subject === undefined) return "ignored_type";
-  if (await deps.repository.hasAppliedStripeEvent(event.id)) return "duplicate";
+  if (subject === undefined) return { result: "ignored_type" };
+  if (await deps.repository.hasAppliedStripeEvent(event.id)) return { result: "duplicate" };
 
   const paymentId = await deps.repository.paymentIdForIntent(subject.paymentIntentId);
   if (paymentId === undefined) {
     // Creation tells nothing the record will not hold when it is written: no need to wait for it.
-    if (event.type === "payment_intent.created") return "not_ours";
+    if (event.type === "payment_intent.created") return { result: "not_ours" };
     return await unknownIntent(deps, subject);
   }
 
-  const outcome = await applyStripeFacts(
-    { repository: deps.repository, clock: deps.clock },
-    { paymentId, facts: await subject.facts(deps), source: "stripe", stripeEventId: event.id },
-  );
-  return outcome.result === "duplicate_event" ? "duplicate" : outcome.result;
+  const outcome = await applyStripeFacts(deps, {
+    paymentId,
+    facts: await subject.facts(deps),
+    source: "stripe",
+    stripeEventId: event.id,
+  });
+  if (outcome.result === "duplicate_event") return { result: "duplicate" };
+  if (outcome.result === "unchanged") return { result: "unchanged" };
+  return { result: "applied", eventTypes: outcome.eventTypes };
 }
 
 /**
@@ -126,9 +134,9 @@ async function unknownIntent(deps: WebhookDeps, subject: Subject): Promise<Webho
     subject.metadata ?? (await deps.provider.retrieveIntent(subject.paymentIntentId)).metadata;
   const paymentId = metadata.payment_id;
   const orderId = metadata.order_id;
-  if (paymentId === undefined || orderId === undefined) return "not_ours";
+  if (paymentId === undefined || orderId === undefined) return { result: "not_ours" };
   const holder = await deps.repository.paymentIdForOrder(orderId);
-  if (holder !== undefined && holder !== paymentId) return "superseded_intent";
+  if (holder !== undefined && holder !== paymentId) return { result: "superseded_intent" };
   throw new PaymentNotRecordedYetError(
     `PaymentIntent ${subject.paymentIntentId} belongs to payment ${paymentId}, which is not recorded yet.`,
   );

@@ -14,6 +14,7 @@ export interface ReconcileDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
   readonly clock: Clock;
+  readonly onEvents?: (eventTypes: readonly string[]) => void;
   readonly log?: { error(message: string, extra: Record<string, unknown>): void };
 }
 
@@ -70,10 +71,7 @@ async function reconcileOne(
     ? await deps.provider.listRefunds(before.stripePaymentIntentId)
     : [];
   facts.push(...stripeRefunds);
-  const outcome = await applyStripeFacts(
-    { repository: deps.repository, clock: deps.clock },
-    { paymentId, facts, source: "reconciliation" },
-  );
+  const outcome = await applyStripeFacts(deps, { paymentId, facts, source: "reconciliation" });
 
   let released = 0;
   const atStripe = new Set(stripeRefunds.map((r) => r.refundId));

@@ -4,15 +4,28 @@
  */
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { type Stack, startStack, uniqueId, WEBHOOK_SECRET } from "../support/stack.js";
 
 let stack: Stack;
 let alice: string;
 
+/** CloudWatch EMF documents the handlers printed (metrics are on in this file). */
+const emf: Record<string, unknown>[] = [];
+
 beforeAll(async () => {
-  stack = await startStack();
+  const write = process.stdout.write.bind(process.stdout);
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk, ...rest) => {
+    const text = String(chunk);
+    if (text.includes('"_aws"')) {
+      for (const line of text.split("\n").filter((l) => l.includes('"_aws"')))
+        emf.push(JSON.parse(line));
+      return true;
+    }
+    return write(chunk, ...(rest as []));
+  });
+  stack = await startStack({ env: { POWERTOOLS_METRICS_DISABLED: "false" } });
   // These tests sign and send events themselves; the simulator's own deliveries stay off.
   stack.simulator.setWebhookUrl(undefined);
   alice = await stack.token("alice", "payments:write payments:read");
@@ -202,6 +215,26 @@ describe("PaymentIntents without a record", () => {
     const res = await send(payload, sign(payload));
     expect(res.status).toBe(200);
     expect((await stack.repository.get(id))?.status).toBe("initiated");
+  });
+});
+
+describe("metrics", () => {
+  it("counts webhooks received, signature failures, duplicates and the payment outcomes", () => {
+    // A document holds one value, or several (several adds before one flush) as an array.
+    const values = (v: unknown): number[] =>
+      typeof v === "number" ? [v] : Array.isArray(v) ? v.filter((x) => typeof x === "number") : [];
+    const total = (name: string) =>
+      emf.reduce((sum, doc) => sum + values(doc[name]).reduce((a, b) => a + b, 0), 0);
+    expect(total("WebhookReceived")).toBeGreaterThanOrEqual(20);
+    expect(total("WebhookSignatureFailure")).toBe(5);
+    // Of the 10 concurrent copies, the 9 that lost are duplicates (or found nothing left to change).
+    expect(total("WebhookDuplicate")).toBeGreaterThanOrEqual(1);
+    expect(total("WebhookDuplicate")).toBeLessThanOrEqual(9);
+    expect(total("PaymentCaptured")).toBe(3);
+    expect(total("WebhookRetryRequested")).toBe(1);
+    expect(total("StripeLatency")).toBeGreaterThan(0);
+    for (const doc of emf)
+      expect(doc._aws).toMatchObject({ CloudWatchMetrics: [{ Namespace: "PaymentService" }] });
   });
 });
 

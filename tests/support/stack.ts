@@ -57,6 +57,8 @@ export async function startStack(options: { env?: Record<string, string> } = {})
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? "SILENT",
+    // EMF lines on stdout only where a test reads them (webhooks.test.ts).
+    POWERTOOLS_METRICS_DISABLED: "true",
     ...options.env,
   });
   const keys = await generateDevKeys();
