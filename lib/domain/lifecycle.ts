@@ -25,7 +25,7 @@
  * and the outgoing event the contract names for it (none for processing and canceled).
  */
 import type { PaymentEventType } from "./events.js";
-import type { AttemptOutcome, Lifecycle, Payment, PaymentStatus } from "./payment.js";
+import type { AttemptOutcome, Payment, PaymentStatus } from "./payment.js";
 import type { RefundStatus } from "./refunds.js";
 
 /** A PaymentIntent as Stripe showed it at `at` (epoch seconds). */

@@ -4,7 +4,6 @@
  * completes the request exactly once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { tables } from "../../infra/tables.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
 
 let stack: Stack;
