@@ -5,7 +5,8 @@ import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import { paymentView } from "../lib/http/views.js";
 import { idempotentOperation } from "../lib/idempotency.js";
 import { count, countEvents, METRICS } from "../lib/observability.js";
-import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
+import { clock, idempotencyStore, repository } from "../lib/runtime/storage.js";
+import { provider } from "../lib/runtime/stripe.js";
 import { cancelBody, parseOrThrow } from "../lib/schemas.js";
 import { cancelPayment } from "../lib/use-cases/capture-cancel.js";
 

@@ -9,7 +9,8 @@ import {
 } from "../lib/http/views.js";
 import { idempotentOperation, type Sink } from "../lib/idempotency.js";
 import { count, METRICS } from "../lib/observability.js";
-import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
+import { clock, idempotencyStore, repository } from "../lib/runtime/storage.js";
+import { provider } from "../lib/runtime/stripe.js";
 import { type CreateIntentRequest, createIntentBody, parseOrThrow } from "../lib/schemas.js";
 import { createPayment } from "../lib/use-cases/create-payment.js";
 
@@ -25,7 +26,7 @@ const createOnce = idempotentOperation<CreateIntentRequest, CreatedPaymentView>(
         source: "api",
       },
     );
-    sink.clientSecret = clientSecret;
+    if (clientSecret !== undefined) sink.clientSecret = clientSecret;
     return createdPaymentView(payment);
   },
   idempotencyStore("create-intent"),

@@ -1,7 +1,8 @@
 /** GET /api/payments?orderId=: the payments of an order that the caller may read. */
 import { httpHandler, json } from "../lib/http/handler.js";
 import { paymentView } from "../lib/http/views.js";
-import { provider, repository } from "../lib/runtime.js";
+import { repository } from "../lib/runtime/storage.js";
+import { provider } from "../lib/runtime/stripe.js";
 import { listPaymentsQuery, parseOrThrow } from "../lib/schemas.js";
 import { listPaymentsForOrder } from "../lib/use-cases/read-payments.js";
 

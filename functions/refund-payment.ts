@@ -6,7 +6,8 @@ import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import { refundView } from "../lib/http/views.js";
 import { idempotentOperation } from "../lib/idempotency.js";
 import { count, METRICS } from "../lib/observability.js";
-import { clock, idempotencyStore, provider, repository } from "../lib/runtime.js";
+import { clock, idempotencyStore, repository } from "../lib/runtime/storage.js";
+import { provider } from "../lib/runtime/stripe.js";
 import { parseOrThrow, refundBody } from "../lib/schemas.js";
 import { refundPayment } from "../lib/use-cases/refund-payment.js";
 

@@ -6,11 +6,12 @@
 import { InvalidSignatureError } from "../lib/domain/errors.js";
 import { httpHandler, json } from "../lib/http/handler.js";
 import { count, countEvents, logger, METRICS } from "../lib/observability.js";
-import { clock, config, provider, repository, stripe } from "../lib/runtime.js";
+import { clock, repository } from "../lib/runtime/storage.js";
+import { provider, stripe, stripeConfig } from "../lib/runtime/stripe.js";
 import { handleStripeEvent } from "../lib/use-cases/handle-stripe-event.js";
 
 const TOLERANCE_SECONDS = 300;
-const secret = config.STRIPE_WEBHOOK_SECRET;
+const secret = stripeConfig.STRIPE_WEBHOOK_SECRET;
 if (secret === undefined) throw new Error("configuration STRIPE_WEBHOOK_SECRET: missing");
 
 export const handler = httpHandler(

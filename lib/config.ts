@@ -1,12 +1,23 @@
 /**
  * Runtime configuration, parsed once at cold start. A missing or bad value stops the function
- * with one line that names it.
+ * with one line that names it. Each function parses only the parts it uses.
  */
 import { z } from "zod";
 
-const schema = z.object({
+/** Every function: where the data is. */
+export const storageSettings = z.object({
   PAYMENTS_TABLE: z.string().min(1),
   IDEMPOTENCY_TABLE: z.string().min(1),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  /** Quiet seconds before reconciliation looks at an open payment or a held refund. */
+  RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(900),
+  /** Seconds an Idempotency-Key is remembered (24 hours). */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+});
+
+/** Functions that call Stripe. */
+export const stripeSettings = z.object({
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
     error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
   }),
@@ -17,24 +28,46 @@ const schema = z.object({
     .optional(),
   /** Base URL of a Stripe-compatible API (the local simulator); unset means api.stripe.com. */
   STRIPE_API_BASE: z.url().optional(),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
-  /** Quiet seconds before reconciliation looks at an open payment or a held refund. */
-  RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(900),
-  /** Seconds an Idempotency-Key is remembered (24 hours). */
-  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
 });
 
-export type Config = z.infer<typeof schema>;
+/** Functions that talk to Kafka. Without KAFKA_BROKERS, events are logged instead of sent. */
+export const kafkaSettings = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, { error: "must be host:port[,host:port...]" })
+    .optional(),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[\w.-]*$/, { error: "letters, digits, . _ - only" })
+    .default(""),
+  /** `plaintext` (local), `tls`, or `iam` (MSK with IAM auth over TLS). */
+  KAFKA_AUTH: z.enum(["plaintext", "tls", "iam"]).default("plaintext"),
+  /** SQS queue for order.placed records that can never succeed. */
+  ORDER_PLACED_DLQ_URL: z.url().optional(),
+  SQS_ENDPOINT: z.url().optional(),
+});
+
+export type StorageConfig = z.infer<typeof storageSettings>;
+export type StripeConfig = z.infer<typeof stripeSettings>;
+export type KafkaConfig = z.infer<typeof kafkaSettings>;
+export type Config = StorageConfig & StripeConfig;
 
 export class ConfigError extends Error {}
 
-/** Parses `env`; throws ConfigError("NAME: problem") for the first bad setting. */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+/** Parses `env` with `schema`; throws ConfigError("configuration NAME: problem") for the first bad setting. */
+export function parseSettings<S extends z.ZodType>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): z.output<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = issue?.path.map(String).join(".") ?? "configuration";
   const problem = issue?.code === "invalid_type" ? "missing" : (issue?.message ?? "invalid");
   throw new ConfigError(`configuration ${name}: ${problem}`);
+}
+
+/** The storage and Stripe settings (the HTTP functions, the webhook, reconciliation). */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  return parseSettings(storageSettings.extend(stripeSettings.shape), env);
 }

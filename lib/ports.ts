@@ -5,6 +5,7 @@
 
 import type { OutboxEvent } from "./domain/events.js";
 import type { IntentFact, RefundFact, RefundRecordState } from "./domain/lifecycle.js";
+import type { OutboxItem, OutboxMessage } from "./domain/outbox.js";
 import type { CaptureMethod, ChangeSource, Payment, StatusChange } from "./domain/payment.js";
 import type { Refund, RefundReason, RefundStatus } from "./domain/refunds.js";
 
@@ -149,3 +150,15 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date().toISOString() };
+
+/** Sends one message to the event bus (Kafka); resolves once the broker has it. */
+export interface EventPublisher {
+  publish(message: OutboxMessage): Promise<void>;
+}
+
+/** The outbox items of the payments table. */
+export interface OutboxStore {
+  markPublished(item: Pick<OutboxItem, "pk" | "sk">, now: string): Promise<void>;
+  /** Items still unpublished whose sweep time has come, oldest first. */
+  due(now: string, limit: number): Promise<OutboxItem[]>;
+}

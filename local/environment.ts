@@ -16,6 +16,11 @@ export interface LocalServiceState {
   readonly stripeSecretKey: string;
   readonly webhookSecret: string;
   readonly logLevel: string;
+  readonly kafkaBrokers?: string;
+  readonly kafkaTopicPrefix?: string;
+  /** Dead letters of order.placed (an SQS queue; the local one lives on the moto server). */
+  readonly deadLetterQueueUrl?: string;
+  readonly sqsEndpoint?: string;
 }
 
 /** Sets the handlers' configuration in this process's environment. */
@@ -33,8 +38,17 @@ export function applyServiceEnvironment(state: LocalServiceState): void {
     // CloudWatch's EMF lines are for Lambda; locally they would only drown the logs.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
   });
-  if (state.stripeApiBase === undefined) delete process.env.STRIPE_API_BASE;
-  else process.env.STRIPE_API_BASE = state.stripeApiBase;
+  const optional = {
+    STRIPE_API_BASE: state.stripeApiBase,
+    KAFKA_BROKERS: state.kafkaBrokers,
+    KAFKA_TOPIC_PREFIX: state.kafkaTopicPrefix,
+    ORDER_PLACED_DLQ_URL: state.deadLetterQueueUrl,
+    SQS_ENDPOINT: state.sqsEndpoint,
+  };
+  for (const [name, value] of Object.entries(optional)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 }
 
 export async function writeState(state: LocalServiceState): Promise<void> {
@@ -55,6 +69,12 @@ export async function readState(): Promise<LocalServiceState | undefined> {
       stripeSecretKey: v.stripeSecretKey,
       webhookSecret: typeof v.webhookSecret === "string" ? v.webhookSecret : "",
       logLevel: typeof v.logLevel === "string" ? v.logLevel : "INFO",
+      ...(typeof v.kafkaBrokers === "string" ? { kafkaBrokers: v.kafkaBrokers } : {}),
+      ...(typeof v.kafkaTopicPrefix === "string" ? { kafkaTopicPrefix: v.kafkaTopicPrefix } : {}),
+      ...(typeof v.deadLetterQueueUrl === "string"
+        ? { deadLetterQueueUrl: v.deadLetterQueueUrl }
+        : {}),
+      ...(typeof v.sqsEndpoint === "string" ? { sqsEndpoint: v.sqsEndpoint } : {}),
     };
   } catch {
     return undefined;

@@ -11,6 +11,7 @@ import { tables } from "../infra/tables.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
 import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
+import { createLocalDeadLetterQueue, startLocalEvents } from "./events.js";
 import { startGateway } from "./gateway.js";
 import { DEV_KEY_FILE } from "./paths.js";
 import { startStripeSimulator } from "./stripe-simulator/index.js";
@@ -42,6 +43,7 @@ const settings = z.object({
     .string()
     .regex(/^[\w.-]*$/)
     .optional(),
+  ORDER_PLACED_DLQ_URL: z.url().optional(),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   LOG_LEVEL: z
     .enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT", "debug", "info", "warn", "error", "silent"])
@@ -67,6 +69,7 @@ const stops: (() => Promise<void>)[] = [];
 
 try {
   let endpoint = env.DYNAMODB_ENDPOINT;
+  const localAws = endpoint === undefined;
   if (endpoint === undefined) {
     const db = await startLocalDynamoDb();
     stops.push(() => db.stop());
@@ -98,6 +101,17 @@ try {
     );
   }
 
+  // order.placed records that can never succeed go to a dead-letter queue: locally an SQS queue
+  // on the same moto server; with an outside DynamoDB, the one ORDER_PLACED_DLQ_URL names.
+  const deadLetterQueueUrl = localAws
+    ? await createLocalDeadLetterQueue(endpoint)
+    : env.ORDER_PLACED_DLQ_URL;
+  if (env.KAFKA_BROKERS !== undefined && deadLetterQueueUrl === undefined) {
+    throw new Error(
+      "ORDER_PLACED_DLQ_URL is needed with KAFKA_BROKERS and an outside DYNAMODB_ENDPOINT",
+    );
+  }
+
   // The handlers read their configuration from the environment at cold start, as in Lambda.
   const state = {
     dynamodbEndpoint: endpoint,
@@ -105,6 +119,10 @@ try {
     stripeSecretKey: env.STRIPE_SECRET_KEY ?? LOCAL_STRIPE_KEY,
     webhookSecret,
     logLevel: env.LOG_LEVEL,
+    ...(env.KAFKA_BROKERS === undefined ? {} : { kafkaBrokers: env.KAFKA_BROKERS }),
+    kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? "",
+    ...(deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl }),
+    ...(localAws ? { sqsEndpoint: endpoint } : {}),
   };
   applyServiceEnvironment(state);
   await writeState(state);
@@ -118,7 +136,19 @@ try {
     log: (line) => say(line),
   });
   stops.push(() => gateway.close());
-  if (env.KAFKA_BROKERS === undefined) say("events: no KAFKA_BROKERS, published events are logged");
+  const events = await startLocalEvents({
+    dynamodbEndpoint: endpoint,
+    ...(env.KAFKA_BROKERS === undefined
+      ? {}
+      : { kafka: { brokers: env.KAFKA_BROKERS, topicPrefix: env.KAFKA_TOPIC_PREFIX ?? "" } }),
+    log: (line) => say(line),
+  });
+  stops.push(() => events.stop());
+  say(
+    env.KAFKA_BROKERS === undefined
+      ? "events: outbox publisher on the table's stream; no KAFKA_BROKERS, so published events are logged"
+      : `events: outbox publisher to Kafka at ${env.KAFKA_BROKERS}; order.placed consumer running`,
+  );
   const reconcileTimer = setInterval(() => {
     void runReconciliation();
   }, env.RECONCILE_INTERVAL_SECONDS * 1000);
@@ -138,9 +168,12 @@ try {
 
 async function runReconciliation(): Promise<void> {
   try {
-    const { handler } = await import("../functions/reconcile.js");
-    const summary = await handler();
+    const reconcile = await import("../functions/reconcile.js");
+    const summary = await reconcile.handler();
     if (summary.looked > 0) say(`reconciliation: ${JSON.stringify(summary)}`);
+    const sweep = await import("../functions/sweep-outbox.js");
+    const swept = await sweep.handler();
+    if (swept.published > 0 || swept.failed > 0) say(`outbox sweep: ${JSON.stringify(swept)}`);
   } catch (error) {
     say(`reconciliation failed: ${error instanceof Error ? error.message : String(error)}`);
   }

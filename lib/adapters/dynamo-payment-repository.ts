@@ -53,7 +53,7 @@ import type {
 } from "../ports.js";
 
 const PAYMENT_SK = "PAYMENT";
-const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
+export const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
 const seq = (version: number) => String(version).padStart(10, "0");
 const historySk = (version: number, index: number) =>
@@ -63,6 +63,10 @@ const outboxSk = (version: number, index: number, eventId: string) =>
 const refundSk = (refundId: string) => `REFUND#${refundId}`;
 const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
 const stripeEventPk = (eventId: string) => `STRIPE_EVENT#${eventId}`;
+/** `watch` value of outbox items not published yet. */
+export const OUTBOX_WATCH = "outbox";
+/** How long the stream has to publish an event before the sweeper takes it up. */
+export const OUTBOX_SWEEP_AFTER_SECONDS = 600;
 /** Stripe retries a webhook for up to 3 days; its id is remembered well past that. */
 const STRIPE_EVENT_RETENTION_SECONDS = 30 * 24 * 3600;
 
@@ -538,6 +542,11 @@ function historyItem(
   };
 }
 
+/**
+ * An outgoing event. The stream publishes it at once; until it is marked published it also sits
+ * in the `byWatch` index (watch = "outbox"), where the outbox sweeper finds any the stream could
+ * not deliver (a broker outage longer than the stream keeps records, say).
+ */
 function outboxItem(payment: Payment, version: number, index: number, event: OutboxEvent): Item {
   return {
     pk: paymentPk(payment.id),
@@ -548,6 +557,10 @@ function outboxItem(payment: Payment, version: number, index: number, event: Out
     partitionKey: payment.orderId,
     event,
     createdAt: event.occurredAt,
+    watch: OUTBOX_WATCH,
+    watchAt: new Date(
+      Date.parse(event.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000,
+    ).toISOString(),
   };
 }
 

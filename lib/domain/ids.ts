@@ -38,6 +38,10 @@ export function deriveId(prefix: string, ...parts: readonly string[]): string {
 export const paymentIdForRequest = (customerId: string, idempotencyKey: string): string =>
   deriveId("pay", "http", customerId, idempotencyKey);
 
+/** The payment of an order started by `order.placed` (one per order, whoever sends it). */
+export const paymentIdForOrderPlaced = (orderId: string): string =>
+  deriveId("pay", "order.placed", orderId);
+
 /** Refund of `paymentId` requested by `callerId` with `idempotencyKey`. */
 export const refundIdForRequest = (
   callerId: string,

@@ -22,11 +22,16 @@ export interface CreatePaymentInput {
   readonly customerId: string;
   readonly request: CreateIntentRequest;
   readonly source: ChangeSource;
+  /** False: no client secret is needed, so none is fetched for an existing payment. */
+  readonly wantClientSecret?: boolean;
 }
 
 export interface CreatePaymentResult {
   readonly payment: Payment;
-  readonly clientSecret: string;
+  /** False when the payment already existed (an earlier try of the same request wrote it). */
+  readonly created: boolean;
+  /** Absent only when the caller said it needs none (the order.placed consumer). */
+  readonly clientSecret?: string;
 }
 
 export interface CreatePaymentDeps {
@@ -81,7 +86,7 @@ export async function createPayment(
     input.source,
     paymentEvent("payment.initiated", payment, randomUUID(), now),
   );
-  if (result.inserted) return { payment, clientSecret: intent.clientSecret };
+  if (result.inserted) return { payment, created: true, clientSecret: intent.clientSecret };
   if (result.reason === "order_taken" && result.existingPaymentId === paymentId)
     return await existing(deps, input);
 
@@ -122,5 +127,10 @@ async function existing(
     payment.currency === request.currency &&
     payment.captureMethod === request.captureMethod;
   if (!same) throw keyReused();
-  return { payment, clientSecret: await deps.provider.clientSecret(payment.stripePaymentIntentId) };
+  if (input.wantClientSecret === false) return { payment, created: false };
+  return {
+    payment,
+    created: false,
+    clientSecret: await deps.provider.clientSecret(payment.stripePaymentIntentId),
+  };
 }

@@ -1,0 +1,51 @@
+/**
+ * The payments table's stream (filtered to outbox INSERTs): each event to its Kafka topic, in
+ * order. A record that fails fails the rest of the batch too, so an order's later event is never
+ * published before its earlier one; Lambda retries from the first failed record.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { count, logger, metrics } from "../lib/observability.js";
+import { publishDeps } from "../lib/runtime/kafka.js";
+import { outboxItemFrom, publishItem } from "../lib/use-cases/publish-outbox.js";
+
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+/** The stream's image in the SDK's attribute-value shape (the Lambda types name it differently). */
+function image(record: DynamoDBRecord): Record<string, AttributeValue> | undefined {
+  const value: unknown = record.dynamodb?.NewImage;
+  if (typeof value !== "object" || value === null) return undefined;
+  return Object.fromEntries(Object.entries(value));
+}
+
+export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
+  let failedEarlier = false;
+  const result = await processPartialResponse(
+    event,
+    async (record: DynamoDBRecord) => {
+      if (failedEarlier) throw new Error("an earlier record of this batch failed; keeping order");
+      if (record.eventName !== "INSERT") return;
+      const raw = image(record);
+      const item = raw === undefined ? undefined : outboxItemFrom(unmarshall(raw));
+      if (item === undefined) return;
+      try {
+        await publishItem(publishDeps, item);
+        count("OutboxPublished");
+      } catch (error) {
+        failedEarlier = true;
+        count("OutboxPublishFailed");
+        logger.warn("outbox publish failed", {
+          eventId: item.eventId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        throw error;
+      }
+    },
+    processor,
+    { context, processInParallel: false },
+  );
+  metrics.publishStoredMetrics();
+  return result;
+};

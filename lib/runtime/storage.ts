@@ -1,0 +1,35 @@
+/**
+ * The container's DynamoDB side, made once at cold start and reused by every invocation.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoPaymentRepository } from "../adapters/dynamo-payment-repository.js";
+import { parseSettings, storageSettings } from "../config.js";
+import { systemClock } from "../ports.js";
+
+export const storageConfig = parseSettings(storageSettings, process.env);
+
+export const dynamoClient = new DynamoDBClient({
+  region: storageConfig.AWS_REGION,
+  ...(storageConfig.DYNAMODB_ENDPOINT === undefined
+    ? {}
+    : { endpoint: storageConfig.DYNAMODB_ENDPOINT }),
+});
+export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export const repository = new DynamoPaymentRepository(
+  documentClient,
+  storageConfig.PAYMENTS_TABLE,
+  storageConfig.RECONCILE_AFTER_SECONDS,
+);
+export const clock = systemClock;
+
+/** Options for an idempotent operation named `keyPrefix`. */
+export const idempotencyStore = (keyPrefix: string) => ({
+  client: dynamoClient,
+  tableName: storageConfig.IDEMPOTENCY_TABLE,
+  keyPrefix,
+  expiresAfterSeconds: storageConfig.IDEMPOTENCY_TTL_SECONDS,
+});

@@ -1,0 +1,48 @@
+/**
+ * Publishing the outbox. An event is written with the change it describes (same transaction);
+ * the table's stream hands it here, it goes to Kafka, and only then is it marked published. A
+ * broker outage makes the publish fail: the stream retries the record, and the sweeper picks up
+ * whatever the stream gave up on, so an event is delayed by an outage but never dropped.
+ * Delivery is at least once; consumers deduplicate on the event id.
+ */
+import { type OutboxItem, outboxItemSchema, toMessage } from "../domain/outbox.js";
+import type { Clock, EventPublisher, OutboxStore } from "../ports.js";
+
+export interface PublishDeps {
+  readonly publisher: EventPublisher;
+  readonly outbox: OutboxStore;
+  readonly clock: Clock;
+  readonly topicPrefix: string;
+}
+
+/** An item from the stream's new image, if it is an outbox item (anything else is not ours). */
+export function outboxItemFrom(image: unknown): OutboxItem | undefined {
+  const parsed = outboxItemSchema.safeParse(image);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<void> {
+  await deps.publisher.publish(toMessage(item, deps.topicPrefix));
+  await deps.outbox.markPublished(item, deps.clock.now());
+}
+
+export interface SweepSummary {
+  published: number;
+  failed: number;
+}
+
+/** Publishes outbox items the stream did not deliver in time, oldest first; stops at a failure. */
+export async function sweepOutbox(deps: PublishDeps, limit: number): Promise<SweepSummary> {
+  const summary: SweepSummary = { published: 0, failed: 0 };
+  for (const item of await deps.outbox.due(deps.clock.now(), limit)) {
+    try {
+      await publishItem(deps, item);
+      summary.published++;
+    } catch {
+      // The broker is still away: the rest waits for the next sweep, in order.
+      summary.failed++;
+      break;
+    }
+  }
+  return summary;
+}

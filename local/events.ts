@@ -1,0 +1,66 @@
+/**
+ * The event side of the local service: the stream poller in front of the outbox publisher, and,
+ * with a Kafka broker, the `order.placed` consumer in front of the MSK-trigger handler. The
+ * handler modules are the real ones; they read their configuration from the environment, so set
+ * it (applyServiceEnvironment) before calling this.
+ */
+import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { tables } from "../infra/tables.js";
+import { type OrderConsumer, startOrderConsumer } from "./order-consumer.js";
+import { type StreamPoller, startStreamPoller } from "./stream-poller.js";
+
+export const DEAD_LETTER_QUEUE = "payment-service-order-placed-dlq";
+
+/** Creates the dead-letter queue on the local AWS emulator; returns its URL. */
+export async function createLocalDeadLetterQueue(endpoint: string): Promise<string> {
+  const sqs = new SQSClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  try {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: DEAD_LETTER_QUEUE }));
+    if (QueueUrl === undefined) throw new Error("the local SQS answered no queue URL");
+    return QueueUrl;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+export interface LocalEvents {
+  readonly poller: StreamPoller;
+  readonly consumer?: OrderConsumer;
+  stop(): Promise<void>;
+}
+
+export async function startLocalEvents(options: {
+  dynamodbEndpoint: string;
+  kafka?: { brokers: string; topicPrefix: string };
+  log?: (line: string) => void;
+}): Promise<LocalEvents> {
+  const publisher = await import("../functions/publish-outbox.js");
+  const poller = await startStreamPoller({
+    endpoint: options.dynamodbEndpoint,
+    tableName: tables.payments.name,
+    handler: publisher.handler,
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  let consumer: OrderConsumer | undefined;
+  if (options.kafka !== undefined) {
+    const orders = await import("../functions/order-placed.js");
+    consumer = await startOrderConsumer({
+      brokers: options.kafka.brokers,
+      topicPrefix: options.kafka.topicPrefix,
+      handler: orders.handler,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+  }
+  return {
+    poller,
+    ...(consumer === undefined ? {} : { consumer }),
+    async stop() {
+      await consumer?.stop();
+      await poller.stop();
+    },
+  };
+}
