@@ -1,0 +1,75 @@
+/**
+ * The HTTP API: exactly the routes of infra/routes.ts, one Lambda each. `auth: "jwt"` routes sit
+ * behind the JWT authorizer (API Gateway answers a missing or bad token with 401); the handlers
+ * check scopes themselves, so the authorizer is given none. The Stripe webhook has no authorizer:
+ * its handler verifies Stripe's signature.
+ */
+import {
+  baseEnvironment,
+  functionDefaults,
+  handlerPath,
+  logicalName,
+  type StageSettings,
+} from "./functions.js";
+import { type RouteDefinition, routes } from "./routes.js";
+import type { Secrets } from "./secrets.js";
+import type { Storage } from "./storage.js";
+
+/** Environment every function needs: the table names (a link alone does not set env vars). */
+export function tableEnvironment(storage: Storage): Record<string, $util.Input<string>> {
+  return {
+    ...baseEnvironment,
+    PAYMENTS_TABLE: storage.payments.name,
+    IDEMPOTENCY_TABLE: storage.idempotency.name,
+  };
+}
+
+/** The handler function of one route. */
+function routeHandler(
+  route: RouteDefinition,
+  settings: StageSettings,
+  storage: Storage,
+  secrets: Secrets,
+): sst.aws.FunctionArgs {
+  const webhook = route.auth === "none";
+  return {
+    ...functionDefaults,
+    handler: handlerPath(route.handler),
+    memory: `${route.memoryMb} MB`,
+    timeout: `${route.timeoutSeconds} seconds`,
+    logging: { format: "json", retention: settings.logRetention },
+    // Every handler builds the Stripe client at cold start; only the webhook checks signatures.
+    link: webhook
+      ? [secrets.stripeSecretKey, secrets.stripeWebhookSecret]
+      : [secrets.stripeSecretKey],
+    environment: tableEnvironment(storage),
+  };
+}
+
+export function createApi(settings: StageSettings, storage: Storage, secrets: Secrets) {
+  const api = new sst.aws.ApiGatewayV2("Api", {
+    accessLog: { retention: settings.logRetention },
+    link: [storage.payments, storage.idempotency],
+    transform: {
+      stage: {
+        defaultRouteSettings: {
+          throttlingRateLimit: settings.throttling.rateLimit,
+          throttlingBurstLimit: settings.throttling.burstLimit,
+        },
+      },
+    },
+  });
+
+  const authorizer = api.addAuthorizer({
+    name: "Jwt",
+    jwt: { issuer: settings.jwt.issuer, audiences: [...settings.jwt.audiences] },
+  });
+
+  for (const route of routes) {
+    api.route(route.routeKey, routeHandler(route, settings, storage, secrets), {
+      name: logicalName(route.handler),
+      auth: route.auth === "jwt" ? { jwt: { authorizer: authorizer.id } } : false,
+    });
+  }
+  return api;
+}

@@ -1,0 +1,219 @@
+/**
+ * Per-stage settings and the defaults every Lambda shares, as plain data: no SST globals here, so
+ * this file type-checks with the main tsconfig and the infra test reads it directly.
+ *
+ * Production-like stages (PRODUCTION_STAGES) retain and protect their resources and must have
+ * every setting below (JWT issuer, MSK cluster, brokers, subnets, security groups); a missing one
+ * stops `sst deploy` with a message naming it. Any other stage is a dev stage: it uses its own
+ * entry or `dev`, needs only the JWT settings, and without an MSK cluster it deploys no
+ * `order.placed` mapping and the outbox publisher logs events instead of sending them.
+ */
+
+/** Stages whose data must survive: retain on removal, `sst remove` refused, deletion protection. */
+export const PRODUCTION_STAGES: readonly string[] = ["production", "staging"];
+
+export function isProductionStage(stage: string): boolean {
+  return PRODUCTION_STAGES.includes(stage);
+}
+
+export interface JwtSettings {
+  /** The OIDC issuer URL (API Gateway fetches its JWKS from `<issuer>/.well-known/...`). */
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+}
+
+export interface KafkaSettings {
+  /** The MSK cluster (IAM auth): `arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>`. */
+  readonly clusterArn: string;
+  /** IAM-auth bootstrap brokers, `host:9098[,host:9098...]` (the `KAFKA_BROKERS` value). */
+  readonly bootstrapBrokers: string;
+  /** Private subnets and security groups that reach the brokers (for the outbox publisher). */
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+  /** Prepended to every topic name, consumed and produced (`KAFKA_TOPIC_PREFIX`). */
+  readonly topicPrefix: string;
+  /** Provisioned pollers for the `order.placed` mapping (needed for its retries and bisect). */
+  readonly pollers: { readonly minimum: number; readonly maximum: number };
+}
+
+export interface ApiThrottling {
+  /** Steady-state requests per second for the whole API. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** Log retention, in SST's words (a key of its RETENTION table). */
+export type LogRetention = "1 week" | "1 month" | "3 months" | "6 months" | "1 year" | "2 years";
+
+/** The settings of one stage, as written below: everything may still be missing. */
+export interface StageEntry {
+  readonly jwt?: Partial<JwtSettings>;
+  readonly kafka?: Partial<KafkaSettings>;
+  readonly throttling?: ApiThrottling;
+  readonly logRetention?: LogRetention;
+}
+
+/** The settings of one stage, checked: what the infra files use. */
+export interface StageSettings {
+  readonly stage: string;
+  readonly production: boolean;
+  readonly jwt: JwtSettings;
+  /** Absent on a dev stage without a cluster: no `order.placed` mapping, events are logged. */
+  readonly kafka: KafkaSettings | undefined;
+  readonly throttling: ApiThrottling;
+  readonly logRetention: LogRetention;
+}
+
+/**
+ * The stages. Fill in the account's values (none of them is secret); `dev` serves every stage
+ * without an entry of its own that is not production-like.
+ */
+export const stages: Record<string, StageEntry> = {
+  production: {
+    jwt: { audiences: ["payment-service"] },
+    kafka: { topicPrefix: "", pollers: { minimum: 1, maximum: 4 } },
+    throttling: { rateLimit: 200, burstLimit: 400 },
+    logRetention: "1 year",
+  },
+  staging: {
+    jwt: { audiences: ["payment-service"] },
+    kafka: { topicPrefix: "staging.", pollers: { minimum: 1, maximum: 2 } },
+    throttling: { rateLimit: 50, burstLimit: 100 },
+    logRetention: "3 months",
+  },
+  dev: {
+    jwt: { audiences: ["payment-service"] },
+  },
+};
+
+export class StageSettingsError extends Error {}
+
+const DEV_THROTTLING: ApiThrottling = { rateLimit: 20, burstLimit: 40 };
+
+/** The JWT settings, or the names of those missing. */
+function checkJwt(jwt: Partial<JwtSettings> | undefined): JwtSettings | string[] {
+  const issuer = jwt?.issuer;
+  const audiences = jwt?.audiences;
+  if (issuer && audiences && audiences.length > 0) return { issuer, audiences };
+  return [...(issuer ? [] : ["jwt.issuer"]), ...(audiences?.length ? [] : ["jwt.audiences"])];
+}
+
+/** The Kafka settings, or the names of those missing. */
+function checkKafka(kafka: Partial<KafkaSettings> | undefined): KafkaSettings | string[] {
+  const { clusterArn, bootstrapBrokers, subnets, securityGroups, topicPrefix, pollers } =
+    kafka ?? {};
+  if (
+    clusterArn &&
+    bootstrapBrokers &&
+    subnets?.length &&
+    securityGroups?.length &&
+    topicPrefix !== undefined &&
+    pollers
+  ) {
+    return { clusterArn, bootstrapBrokers, subnets, securityGroups, topicPrefix, pollers };
+  }
+  const present: Record<string, boolean> = {
+    clusterArn: Boolean(clusterArn),
+    bootstrapBrokers: Boolean(bootstrapBrokers),
+    subnets: Boolean(subnets?.length),
+    securityGroups: Boolean(securityGroups?.length),
+    topicPrefix: topicPrefix !== undefined,
+    pollers: pollers !== undefined,
+  };
+  return Object.entries(present)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => `kafka.${name}`);
+}
+
+/**
+ * The checked settings of `stage`. Throws StageSettingsError naming every missing setting: for a
+ * production-like stage all of them, for a dev stage the JWT ones (and the Kafka ones only once
+ * a cluster ARN is given, since a half-configured cluster is a mistake, not "no MSK").
+ */
+export function settingsFor(
+  stage: string,
+  table: Readonly<Record<string, StageEntry>> = stages,
+): StageSettings {
+  const production = isProductionStage(stage);
+  const entryName = table[stage] !== undefined || production ? stage : "dev";
+  const entry = table[entryName];
+  const where = `infra/functions.ts stages.${entryName}`;
+  if (entry === undefined) {
+    throw new StageSettingsError(
+      `stage "${stage}" has no settings: add ${where} (jwt${production ? " and kafka" : ""})`,
+    );
+  }
+  const jwt = checkJwt(entry.jwt);
+  const wantsKafka = production || entry.kafka?.clusterArn !== undefined;
+  const kafka = wantsKafka ? checkKafka(entry.kafka) : undefined;
+  if (Array.isArray(jwt) || Array.isArray(kafka)) {
+    const missing = [...(Array.isArray(jwt) ? jwt : []), ...(Array.isArray(kafka) ? kafka : [])];
+    const kind = production ? "production-like stage" : "stage";
+    throw new StageSettingsError(`${kind} "${stage}" needs ${missing.join(", ")} in ${where}`);
+  }
+  return {
+    stage,
+    production,
+    jwt,
+    kafka,
+    throttling: entry.throttling ?? DEV_THROTTLING,
+    logRetention: entry.logRetention ?? (production ? "1 year" : "1 week"),
+  };
+}
+
+/** `order.placed` with the stage's prefix: the topic the MSK mapping consumes. */
+export function orderPlacedTopic(kafka: KafkaSettings): string {
+  return `${kafka.topicPrefix}order.placed`;
+}
+
+/** Kafka consumer group of the `order.placed` mapping: stable per stage, so offsets carry over. */
+export function orderPlacedConsumerGroup(stage: string): string {
+  return `payment-service-${stage}-order-placed`;
+}
+
+/**
+ * IAM resource ARNs under an MSK cluster (IAM access control): the cluster itself and its topics
+ * and groups, `arn:aws:kafka:r:a:topic/<cluster>/<uuid>/<name>`.
+ */
+export function kafkaResourceArns(clusterArn: string): {
+  cluster: string;
+  topics: string;
+  groups: string;
+} {
+  const match = /^(arn:[^:]+:kafka:[^:]*:[^:]*:)cluster\/(.+)$/.exec(clusterArn);
+  if (match === null) {
+    throw new StageSettingsError(`kafka.clusterArn "${clusterArn}" is not an MSK cluster ARN`);
+  }
+  const [, prefix, clusterPath] = match;
+  return {
+    cluster: clusterArn,
+    topics: `${prefix}topic/${clusterPath}/*`,
+    groups: `${prefix}group/${clusterPath}/*`,
+  };
+}
+
+/** `create-intent` -> `CreateIntent`: stable logical names for routes and functions. */
+export function logicalName(handler: string): string {
+  return handler
+    .split(/[^A-Za-z0-9]+/)
+    .filter((part) => part.length > 0)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+}
+
+/** What every function shares (SST `FunctionArgs`, spread into each). */
+export const functionDefaults = {
+  runtime: "nodejs24.x",
+  architecture: "arm64",
+  nodejs: { format: "esm", minify: true, sourcemap: true },
+} as const;
+
+/** The handler path SST builds: `functions/<name>.ts`, export `handler`. */
+export function handlerPath(name: string): string {
+  return `functions/${name}.handler`;
+}
+
+/** Environment every function gets besides the table names (source maps in stack traces). */
+export const baseEnvironment: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: "--enable-source-maps",
+};

@@ -1,0 +1,50 @@
+/**
+ * Scheduled jobs (EventBridge Scheduler through SST's CronV2):
+ * - `reconcile` every 5 minutes: re-syncs payments and refunds left open from Stripe.
+ * - `sweep-outbox` every 5 minutes: publishes outbox events the stream did not deliver (the
+ *   stream mapping gives up after its retries; see infra/events.ts).
+ * Each run finishes within the interval (timeouts below 5 minutes), so runs do not overlap.
+ */
+import { tableEnvironment } from "./api.js";
+import { kafkaProducer } from "./events.js";
+import { functionDefaults, handlerPath, type StageSettings } from "./functions.js";
+import type { Secrets } from "./secrets.js";
+import type { Storage } from "./storage.js";
+
+export const RECONCILE_SCHEDULE = "rate(5 minutes)";
+export const SWEEP_OUTBOX_SCHEDULE = "rate(5 minutes)";
+
+export function createJobs(settings: StageSettings, storage: Storage, secrets: Secrets) {
+  const logging = { format: "json", retention: settings.logRetention } as const;
+
+  const reconcile = new sst.aws.CronV2("Reconcile", {
+    schedule: RECONCILE_SCHEDULE,
+    function: {
+      ...functionDefaults,
+      handler: handlerPath("reconcile"),
+      memory: "512 MB",
+      timeout: "4 minutes",
+      logging,
+      link: [storage.payments, secrets.stripeSecretKey],
+      environment: tableEnvironment(storage),
+    },
+  });
+
+  const producer = kafkaProducer(settings.kafka);
+  const sweepOutbox = new sst.aws.CronV2("SweepOutbox", {
+    schedule: SWEEP_OUTBOX_SCHEDULE,
+    function: {
+      ...functionDefaults,
+      handler: handlerPath("sweep-outbox"),
+      memory: "512 MB",
+      timeout: "4 minutes",
+      logging,
+      link: [storage.payments],
+      environment: { ...tableEnvironment(storage), ...producer.environment },
+      permissions: producer.permissions,
+      ...(producer.vpc === undefined ? {} : { vpc: producer.vpc }),
+    },
+  });
+
+  return { reconcile, sweepOutbox };
+}

@@ -1,0 +1,522 @@
+/**
+ * The SST app (sst.config.ts + infra/*.ts), evaluated against a recording stand-in of SST's
+ * globals (tests/support/sst-recorder.ts): no SST, Pulumi or AWS involved. It checks what the
+ * app declares: the routes and their auth, the handlers they name, the tables, the outbox stream
+ * subscription, the MSK mapping, the jobs, the alarms and the per-stage protection.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  isProductionStage,
+  type KafkaSettings,
+  kafkaResourceArns,
+  type StageEntry,
+  settingsFor,
+  stages,
+} from "../../infra/functions.js";
+import { routes } from "../../infra/routes.js";
+import { tables } from "../../infra/tables.js";
+import { eventMetricName, METRICS } from "../../lib/observability.js";
+import {
+  asArray,
+  asString,
+  at,
+  callsOf,
+  type Evaluation,
+  evaluateSstApp,
+  isRecord,
+  type RecordedResource,
+  resource,
+  resourcesOf,
+} from "../support/sst-recorder.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * Handlers that are being written right now: checked only when their file exists.
+ * TODO: make these strict (drop them from this set) once they have landed.
+ */
+const SOON_TO_EXIST = new Set(["publish-outbox", "order-placed", "sweep-outbox"]);
+
+const TEST_JWT = { issuer: "https://issuer.test/", audiences: ["payment-service"] };
+const TEST_KAFKA: KafkaSettings = {
+  clusterArn:
+    "arn:aws:kafka:us-east-1:123456789012:cluster/payments/0f1e2d3c-1111-2222-3333-444455556666-1",
+  bootstrapBrokers: "b-1.payments.test:9098,b-2.payments.test:9098",
+  subnets: ["subnet-0aaa", "subnet-0bbb"],
+  securityGroups: ["sg-0ccc"],
+  topicPrefix: "test.",
+  pollers: { minimum: 1, maximum: 2 },
+};
+
+/** Evaluates the app for `stage` with `entries` added to infra/functions.ts `stages`. */
+async function evaluateWith(
+  stage: string,
+  entries: Record<string, StageEntry>,
+): Promise<Evaluation> {
+  const saved = { ...stages };
+  Object.assign(stages, entries);
+  try {
+    return await evaluateSstApp(root, stage);
+  } finally {
+    for (const key of Object.keys(stages)) Reflect.deleteProperty(stages, key);
+    Object.assign(stages, saved);
+  }
+}
+
+let dev: Evaluation;
+let msk: Evaluation;
+let production: Evaluation;
+
+beforeAll(async () => {
+  dev = await evaluateWith("alice", { dev: { ...stages.dev, jwt: TEST_JWT } });
+  msk = await evaluateWith("msk-test", { "msk-test": { jwt: TEST_JWT, kafka: TEST_KAFKA } });
+  production = await evaluateWith("production", {
+    production: { ...stages.production, jwt: TEST_JWT, kafka: { ...TEST_KAFKA, topicPrefix: "" } },
+  });
+});
+
+afterEach(() => {
+  // Each evaluation removes the globals it installed.
+  expect(Reflect.has(globalThis, "sst")).toBe(false);
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** The names of the resources in a `link` list. */
+function linkNames(args: unknown): string[] {
+  return asArray(at(args, "link")).map((item) => asString(at(item, "record", "name")));
+}
+
+function permissionsFor(args: unknown, action: string): unknown[] {
+  const permissions = at(args, "permissions");
+  if (permissions === undefined) return [];
+  return asArray(permissions)
+    .filter((p) => asArray(at(p, "actions")).includes(action))
+    .flatMap((p) => [...asArray(at(p, "resources"))]);
+}
+
+function apiOf(evaluation: Evaluation): RecordedResource {
+  return resource(evaluation, "sst.aws.ApiGatewayV2", "Api");
+}
+
+function routeCall(evaluation: Evaluation, routeKey: string) {
+  const call = callsOf(apiOf(evaluation), "route").find((c) => c.args[0] === routeKey);
+  if (call === undefined) throw new Error(`no route ${routeKey}`);
+  return { handler: call.args[1], args: call.args[2] };
+}
+
+/** Every handler path the app names: route handlers, functions, cron jobs. */
+function handlerPaths(evaluation: Evaluation): string[] {
+  return [
+    ...callsOf(apiOf(evaluation), "route").map((c) => at(c.args[1], "handler")),
+    ...resourcesOf(evaluation, "sst.aws.Function").map((r) => at(r.args, "handler")),
+    ...resourcesOf(evaluation, "sst.aws.CronV2").map((r) => at(r.args, "function", "handler")),
+  ].map(asString);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("stage settings", () => {
+  it("production-like stages retain and protect; others remove", () => {
+    expect(at(production.app, "name")).toBe("payment-service");
+    expect(at(production.app, "removal")).toBe("retain");
+    expect(at(production.app, "protect")).toBe(true);
+    expect(at(dev.app, "removal")).toBe("remove");
+    expect(at(dev.app, "protect")).toBe(false);
+    expect(isProductionStage("staging")).toBe(true);
+    expect(isProductionStage("alice")).toBe(false);
+  });
+
+  it("a production-like stage without its settings stops with a message naming them", async () => {
+    await expect(
+      evaluateWith("production", { production: { jwt: { audiences: ["payment-service"] } } }),
+    ).rejects.toThrow(
+      'production-like stage "production" needs jwt.issuer, kafka.clusterArn, kafka.bootstrapBrokers, kafka.subnets, kafka.securityGroups, kafka.topicPrefix, kafka.pollers in infra/functions.ts stages.production',
+    );
+    expect(() => settingsFor("staging", {})).toThrow(/stage "staging" has no settings/);
+  });
+
+  it("a dev stage uses the dev entry, needs a JWT issuer, and has no MSK unless a cluster is given", () => {
+    const table = { dev: { jwt: TEST_JWT } };
+    expect(settingsFor("bob", table).kafka).toBeUndefined();
+    expect(settingsFor("bob", table).production).toBe(false);
+    expect(() => settingsFor("bob", { dev: { jwt: { audiences: ["x"] } } })).toThrow(
+      'stage "bob" needs jwt.issuer in infra/functions.ts stages.dev',
+    );
+    expect(() =>
+      settingsFor("bob", { bob: { jwt: TEST_JWT, kafka: { clusterArn: TEST_KAFKA.clusterArn } } }),
+    ).toThrow(/needs kafka\.bootstrapBrokers/);
+  });
+
+  it("derives topic and group ARNs from the cluster ARN", () => {
+    expect(kafkaResourceArns(TEST_KAFKA.clusterArn)).toEqual({
+      cluster: TEST_KAFKA.clusterArn,
+      topics:
+        "arn:aws:kafka:us-east-1:123456789012:topic/payments/0f1e2d3c-1111-2222-3333-444455556666-1/*",
+      groups:
+        "arn:aws:kafka:us-east-1:123456789012:group/payments/0f1e2d3c-1111-2222-3333-444455556666-1/*",
+    });
+    expect(() => kafkaResourceArns("arn:aws:sqs:us-east-1:1:q")).toThrow(/not an MSK cluster ARN/);
+  });
+});
+
+describe("HTTP API", () => {
+  it("declares exactly the routes of infra/routes.ts", () => {
+    const declared = callsOf(apiOf(dev), "route").map((c) => c.args[0]);
+    expect([...declared].sort()).toEqual(routes.map((r) => r.routeKey).sort());
+  });
+
+  it("has one JWT authorizer with the stage's issuer and audiences, access logs and throttling", () => {
+    const api = apiOf(dev);
+    const authorizers = callsOf(api, "addAuthorizer");
+    expect(authorizers).toHaveLength(1);
+    expect(at(authorizers[0]?.args[0], "jwt")).toEqual(TEST_JWT);
+    expect(at(api.args, "accessLog", "retention")).toBe("1 week");
+    const throttling = at(api.args, "transform", "stage", "defaultRouteSettings");
+    expect(at(throttling, "throttlingRateLimit")).toEqual(expect.any(Number));
+    expect(at(throttling, "throttlingBurstLimit")).toEqual(expect.any(Number));
+    expect(linkNames(api.args)).toEqual(["Payments", "Idempotency"]);
+    expect(at(apiOf(production).args, "accessLog", "retention")).toBe("1 year");
+  });
+
+  it.each(routes)("$routeKey: handler, auth, sizing, runtime, build, links", (route) => {
+    const { handler, args } = routeCall(dev, route.routeKey);
+    const authorizerId = "Api.authorizer.Jwt.id";
+    if (route.auth === "jwt") {
+      expect(at(args, "auth")).toEqual({ jwt: { authorizer: authorizerId } });
+    } else {
+      expect(at(args, "auth")).toBe(false);
+    }
+    expect(at(handler, "handler")).toBe(`functions/${route.handler}.handler`);
+    expect(at(handler, "memory")).toBe(`${route.memoryMb} MB`);
+    expect(at(handler, "timeout")).toBe(`${route.timeoutSeconds} seconds`);
+    expect(at(handler, "runtime")).toBe("nodejs24.x");
+    expect(at(handler, "architecture")).toBe("arm64");
+    expect(at(handler, "nodejs")).toEqual({ format: "esm", minify: true, sourcemap: true });
+    expect(at(handler, "environment", "PAYMENTS_TABLE")).toBe("Payments.name");
+    expect(at(handler, "environment", "IDEMPOTENCY_TABLE")).toBe("Idempotency.name");
+    expect(linkNames(handler)).toEqual(
+      route.auth === "none" ? ["StripeSecretKey", "StripeWebhookSecret"] : ["StripeSecretKey"],
+    );
+    // Secrets are linked, never in plain environment.
+    expect(JSON.stringify(at(handler, "environment"))).not.toMatch(/Stripe|STRIPE/);
+  });
+
+  it("leaves the Stripe webhook without an authorizer", () => {
+    const webhooks = routes.filter((r) => r.auth === "none").map((r) => r.handler);
+    expect(webhooks).toEqual(["stripe-webhook"]);
+  });
+});
+
+describe("handlers", () => {
+  it("every handler the app names exists under functions/ and exports `handler`", () => {
+    const paths = [...new Set(handlerPaths(msk))];
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        ...routes.map((r) => `functions/${r.handler}.handler`),
+        "functions/reconcile.handler",
+        "functions/publish-outbox.handler",
+        "functions/order-placed.handler",
+      ]),
+    );
+    for (const path of paths) {
+      const match = /^functions\/([\w-]+)\.handler$/.exec(path);
+      const name = match?.[1];
+      expect(name, path).toBeDefined();
+      if (name === undefined) continue;
+      const file = join(root, "functions", `${name}.ts`);
+      if (SOON_TO_EXIST.has(name) && !existsSync(file)) continue;
+      expect(existsSync(file), `${file} exists`).toBe(true);
+      expect(readFileSync(file, "utf8"), `${file} exports handler`).toMatch(
+        /export const handler\b/,
+      );
+    }
+  });
+});
+
+describe("tables", () => {
+  it("payments: keys, GSI byWatch, stream, TTL, point-in-time recovery", () => {
+    const { args } = resource(dev, "sst.aws.Dynamo", tables.payments.name);
+    expect(at(args, "fields")).toEqual({
+      pk: "string",
+      sk: "string",
+      watch: "string",
+      watchAt: "string",
+    });
+    expect(at(args, "primaryIndex")).toEqual({ hashKey: "pk", rangeKey: "sk" });
+    expect(at(args, "globalIndexes")).toEqual({
+      byWatch: { hashKey: "watch", rangeKey: "watchAt", projection: "keys-only" },
+    });
+    expect(at(args, "stream")).toBe(tables.payments.stream);
+    expect(at(args, "ttl")).toBe(tables.payments.ttlAttribute);
+    expect(at(args, "transform", "table", "pointInTimeRecovery", "enabled")).toBe(true);
+  });
+
+  it("idempotency: key, TTL, point-in-time recovery, no stream", () => {
+    const { args } = resource(dev, "sst.aws.Dynamo", tables.idempotency.name);
+    expect(at(args, "primaryIndex")).toEqual({ hashKey: "id" });
+    expect(at(args, "ttl")).toBe(tables.idempotency.ttlAttribute);
+    expect(at(args, "stream")).toBeUndefined();
+    expect(at(args, "transform", "table", "pointInTimeRecovery", "enabled")).toBe(true);
+  });
+
+  it("deletion protection on production only", () => {
+    for (const table of [tables.payments.name, tables.idempotency.name]) {
+      expect(at(resource(production, "sst.aws.Dynamo", table).args, "deletionProtection")).toBe(
+        true,
+      );
+      expect(at(resource(dev, "sst.aws.Dynamo", table).args, "deletionProtection")).toBe(false);
+    }
+  });
+
+  it("secrets are SST secrets", () => {
+    expect(resourcesOf(dev, "sst.Secret").map((r) => r.name)).toEqual([
+      "StripeSecretKey",
+      "StripeWebhookSecret",
+    ]);
+  });
+});
+
+describe("outbox publisher", () => {
+  it("subscribes to the payments stream: outbox INSERTs, partial batch failures, DLQ", () => {
+    const payments = resource(dev, "sst.aws.Dynamo", tables.payments.name);
+    const subscriptions = callsOf(payments, "subscribe");
+    expect(subscriptions).toHaveLength(1);
+    const [name, subscriber, args] = subscriptions[0]?.args ?? [];
+    expect(name).toBe("PublishOutbox");
+    expect(subscriber).toBe("PublishOutbox.arn");
+    expect(at(args, "filters")).toEqual([
+      { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["outbox"] } } } },
+    ]);
+    const mapping = at(args, "transform", "eventSourceMapping");
+    expect(at(mapping, "functionResponseTypes")).toEqual(["ReportBatchItemFailures"]);
+    expect(at(mapping, "batchSize")).toBe(25);
+    expect(at(mapping, "startingPosition")).toBe("TRIM_HORIZON");
+    expect(at(mapping, "bisectBatchOnFunctionError")).toBe(true);
+    expect(at(mapping, "maximumRetryAttempts")).toEqual(expect.any(Number));
+    expect(at(mapping, "destinationConfig", "onFailure", "destinationArn")).toBe("OutboxDlq.arn");
+  });
+
+  it("may read the stream and send to its DLQ", () => {
+    const { args } = resource(dev, "sst.aws.Function", "PublishOutbox");
+    expect(at(args, "handler")).toBe("functions/publish-outbox.handler");
+    expect(permissionsFor(args, "dynamodb:GetRecords")).toEqual(["Payments.nodes.table.streamArn"]);
+    expect(permissionsFor(args, "sqs:SendMessage")).toEqual(["OutboxDlq.arn"]);
+  });
+
+  it("without MSK logs events (no brokers, no VPC); with MSK sends them with IAM auth", () => {
+    const devArgs = resource(dev, "sst.aws.Function", "PublishOutbox").args;
+    expect(at(devArgs, "environment", "KAFKA_BROKERS")).toBeUndefined();
+    expect(at(devArgs, "vpc")).toBeUndefined();
+
+    const mskArgs = resource(msk, "sst.aws.Function", "PublishOutbox").args;
+    expect(at(mskArgs, "environment", "KAFKA_BROKERS")).toBe(TEST_KAFKA.bootstrapBrokers);
+    expect(at(mskArgs, "environment", "KAFKA_AUTH")).toBe("iam");
+    expect(at(mskArgs, "environment", "KAFKA_TOPIC_PREFIX")).toBe("test.");
+    expect(at(mskArgs, "vpc")).toEqual({
+      privateSubnets: TEST_KAFKA.subnets,
+      securityGroups: TEST_KAFKA.securityGroups,
+    });
+    const arns = kafkaResourceArns(TEST_KAFKA.clusterArn);
+    expect(permissionsFor(mskArgs, "kafka-cluster:WriteData")).toEqual([arns.topics]);
+    expect(permissionsFor(mskArgs, "kafka-cluster:Connect")).toEqual([arns.cluster]);
+  });
+});
+
+describe("order.placed consumer", () => {
+  it("a dev stage without MSK gets no mapping (the function and its DLQ still exist)", () => {
+    expect(resourcesOf(dev, "aws.lambda.EventSourceMapping")).toEqual([]);
+    expect(resource(dev, "sst.aws.Function", "OrderPlaced")).toBeDefined();
+    expect(resource(dev, "sst.aws.Queue", "OrderPlacedDlq")).toBeDefined();
+    expect(at(dev.outputs, "orderPlacedMapping")).toMatch(/^none/);
+  });
+
+  it("a stage with MSK maps `order.placed` (prefixed) to the function", () => {
+    const mappings = resourcesOf(msk, "aws.lambda.EventSourceMapping");
+    expect(mappings.map((m) => m.name)).toEqual(["OrderPlacedMapping"]);
+    const args = mappings[0]?.args;
+    expect(at(args, "eventSourceArn")).toBe(TEST_KAFKA.clusterArn);
+    expect(at(args, "functionName")).toBe("OrderPlaced.arn");
+    expect(at(args, "topics")).toEqual(["test.order.placed"]);
+    expect(at(args, "batchSize")).toBe(100);
+    expect(at(args, "startingPosition")).toBe("TRIM_HORIZON");
+    expect(at(args, "amazonManagedKafkaEventSourceConfig", "consumerGroupId")).toBe(
+      "payment-service-msk-test-order-placed",
+    );
+    // Retries and bisect on a Kafka mapping need provisioned pollers.
+    expect(at(args, "provisionedPollerConfig")).toEqual({ minimumPollers: 1, maximumPollers: 2 });
+    expect(at(args, "maximumRetryAttempts")).toEqual(expect.any(Number));
+    expect(at(args, "bisectBatchOnFunctionError")).toBe(true);
+    expect(at(args, "destinationConfig", "onFailure", "destinationArn")).toBe("OrderPlacedDlq.arn");
+    expect(at(resourcesOf(production, "aws.lambda.EventSourceMapping")[0]?.args, "topics")).toEqual(
+      ["order.placed"],
+    );
+  });
+
+  it("the function reads MSK with IAM and knows its DLQ", () => {
+    const { args } = resource(msk, "sst.aws.Function", "OrderPlaced");
+    expect(at(args, "handler")).toBe("functions/order-placed.handler");
+    expect(at(args, "environment", "ORDER_PLACED_DLQ_URL")).toBe("OrderPlacedDlq.url");
+    expect(linkNames(args)).toEqual(expect.arrayContaining(["OrderPlacedDlq", "StripeSecretKey"]));
+    expect(asArray(at(args, "policies"))).toContain(
+      "arn:aws:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole",
+    );
+    const arns = kafkaResourceArns(TEST_KAFKA.clusterArn);
+    expect(permissionsFor(args, "kafka-cluster:ReadData")).toEqual([arns.topics]);
+    expect(permissionsFor(args, "kafka-cluster:AlterGroup")).toEqual([arns.groups]);
+  });
+});
+
+describe("jobs", () => {
+  it("reconciles every 5 minutes with Stripe and the tables", () => {
+    const { args } = resource(dev, "sst.aws.CronV2", "Reconcile");
+    expect(at(args, "schedule")).toBe("rate(5 minutes)");
+    expect(at(args, "function", "handler")).toBe("functions/reconcile.handler");
+    expect(linkNames(at(args, "function"))).toEqual(
+      expect.arrayContaining(["Payments", "StripeSecretKey"]),
+    );
+  });
+
+  it("sweeps the outbox on a schedule", () => {
+    const { args } = resource(dev, "sst.aws.CronV2", "SweepOutbox");
+    expect(at(args, "function", "handler")).toBe("functions/sweep-outbox.handler");
+  });
+});
+
+describe("alarms and dashboard", () => {
+  const service = { service: "payment-service" };
+
+  function alarm(name: string): unknown {
+    return resource(dev, "aws.cloudwatch.MetricAlarm", `Alarm${name}`).args;
+  }
+
+  /** The metrics an alarm watches: its own, or those of its metric-math queries. */
+  function watched(
+    args: unknown,
+  ): { namespace: unknown; metricName: unknown; dimensions: unknown }[] {
+    const queries = at(args, "metricQueries");
+    if (queries === undefined) {
+      return [
+        {
+          namespace: at(args, "namespace"),
+          metricName: at(args, "metricName"),
+          dimensions: at(args, "dimensions"),
+        },
+      ];
+    }
+    return asArray(queries)
+      .map((q) => at(q, "metric"))
+      .filter(isRecord)
+      .map((m) => ({ namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions }));
+  }
+
+  it("payment success rate below 95% (PaymentCaptured vs PaymentFailed)", () => {
+    const args = alarm("PaymentSuccessRate");
+    expect(watched(args)).toEqual([
+      {
+        namespace: "PaymentService",
+        metricName: eventMetricName("payment.captured"),
+        dimensions: service,
+      },
+      {
+        namespace: "PaymentService",
+        metricName: eventMetricName("payment.failed"),
+        dimensions: service,
+      },
+    ]);
+    expect(at(args, "comparisonOperator")).toBe("LessThanThreshold");
+    expect(at(args, "threshold")).toBe(95);
+    const results = asArray(at(args, "metricQueries")).filter((q) => at(q, "returnData") === true);
+    expect(results).toHaveLength(1);
+    expect(asString(at(results[0], "expression"))).toMatch(/captured/);
+  });
+
+  it("any webhook signature failure", () => {
+    const args = alarm("WebhookSignatureFailures");
+    expect(watched(args)).toEqual([
+      {
+        namespace: "PaymentService",
+        metricName: METRICS.webhookSignatureFailure,
+        dimensions: service,
+      },
+    ]);
+    expect(at(args, "comparisonOperator")).toBe("GreaterThanOrEqualToThreshold");
+    expect(at(args, "threshold")).toBe(1);
+  });
+
+  it("high failure rate (API 5xx over requests)", () => {
+    const names = watched(alarm("HighFailureRate")).map((m) => [
+      m.namespace,
+      m.metricName,
+      m.dimensions,
+    ]);
+    expect(names).toEqual([
+      ["AWS/ApiGateway", "5xx", { ApiId: "Api.nodes.api.id" }],
+      ["AWS/ApiGateway", "Count", { ApiId: "Api.nodes.api.id" }],
+    ]);
+  });
+
+  it("Stripe API errors", () => {
+    expect(watched(alarm("StripeErrors"))).toEqual([
+      { namespace: "PaymentService", metricName: METRICS.stripeError, dimensions: service },
+    ]);
+  });
+
+  it("outbox age (the publisher's stream iterator age) and DLQ depths", () => {
+    expect(watched(alarm("OutboxAge"))).toEqual([
+      {
+        namespace: "AWS/Lambda",
+        metricName: "IteratorAge",
+        dimensions: { FunctionName: "PublishOutbox.name" },
+      },
+    ]);
+    expect(watched(alarm("OutboxDlqDepth"))).toEqual([
+      {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: "OutboxDlq.nodes.queue.name" },
+      },
+    ]);
+    expect(watched(alarm("OrderPlacedDlqDepth"))).toEqual([
+      {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: "OrderPlacedDlq.nodes.queue.name" },
+      },
+    ]);
+  });
+
+  it("every alarm notifies the Alarms topic", () => {
+    const alarms = resourcesOf(dev, "aws.cloudwatch.MetricAlarm");
+    expect(alarms).toHaveLength(7);
+    for (const { args } of alarms) expect(at(args, "alarmActions")).toEqual(["Alarms.arn"]);
+  });
+
+  it("the dashboard shows the key metrics", () => {
+    const { args } = resource(dev, "aws.cloudwatch.Dashboard", "Dashboard");
+    const body: unknown = JSON.parse(asString(at(args, "dashboardBody")));
+    const lines = asArray(at(body, "widgets")).flatMap((w) => [
+      ...asArray(at(w, "properties", "metrics")),
+    ]);
+    const shown = lines.map((line) => {
+      const parts = asArray(line);
+      const options = parts.at(-1);
+      return `${String(parts[1])}${isRecord(options) && typeof options.stat === "string" ? `:${options.stat}` : ""}`;
+    });
+    expect(shown).toEqual(
+      expect.arrayContaining([
+        `${eventMetricName("payment.captured")}:Sum`,
+        `${eventMetricName("payment.failed")}:Sum`,
+        `${METRICS.stripeLatency}:p50`,
+        `${METRICS.stripeLatency}:p99`,
+        `${METRICS.webhookReceived}:Sum`,
+        `${METRICS.webhookSignatureFailure}:Sum`,
+        `${METRICS.idempotentReplay}:Sum`,
+        `${METRICS.paymentCreated}:Sum`,
+      ]),
+    );
+  });
+});
