@@ -27,7 +27,7 @@ export default $config({
     const { createJobs } = await import("./infra/jobs.js");
     const { createAlarms } = await import("./infra/alarms.js");
 
-    const settings = settingsFor($app.stage);
+    const settings = settingsFor($app.stage, undefined, process.env);
     const secrets = createSecrets();
     const storage = createStorage(settings.production);
     const api = createApi(settings, storage, secrets);

@@ -130,13 +130,55 @@ function checkKafka(kafka: Partial<KafkaSettings> | undefined): KafkaSettings | 
  * production-like stage all of them, for a dev stage the JWT ones (and the Kafka ones only once
  * a cluster ARN is given, since a half-configured cluster is a mistake, not "no MSK").
  */
+/**
+ * Values given at deploy time in the environment override the stage's entry, so an account's
+ * issuer and cluster need not be committed: JWT_ISSUER, JWT_AUDIENCES (comma-separated),
+ * MSK_CLUSTER_ARN, MSK_BOOTSTRAP_BROKERS, MSK_SUBNETS and MSK_SECURITY_GROUPS (comma-separated).
+ */
+export function withDeployEnvironment(
+  entry: StageEntry | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): StageEntry | undefined {
+  const list = (value: string | undefined) =>
+    value === undefined
+      ? undefined
+      : value
+          .split(",")
+          .map((v) => v.trim())
+          .filter((v) => v.length > 0);
+  const jwt = {
+    ...entry?.jwt,
+    ...(env.JWT_ISSUER === undefined ? {} : { issuer: env.JWT_ISSUER }),
+    ...(env.JWT_AUDIENCES === undefined ? {} : { audiences: list(env.JWT_AUDIENCES) }),
+  };
+  const kafka = {
+    ...entry?.kafka,
+    ...(env.MSK_CLUSTER_ARN === undefined ? {} : { clusterArn: env.MSK_CLUSTER_ARN }),
+    ...(env.MSK_BOOTSTRAP_BROKERS === undefined
+      ? {}
+      : { bootstrapBrokers: env.MSK_BOOTSTRAP_BROKERS }),
+    ...(env.MSK_SUBNETS === undefined ? {} : { subnets: list(env.MSK_SUBNETS) }),
+    ...(env.MSK_SECURITY_GROUPS === undefined
+      ? {}
+      : { securityGroups: list(env.MSK_SECURITY_GROUPS) }),
+  };
+  const touched = Object.keys(jwt).length > 0 || Object.keys(kafka).length > 0;
+  if (entry === undefined && !touched) return undefined;
+  return {
+    ...entry,
+    ...(Object.keys(jwt).length === 0 ? {} : { jwt }),
+    ...(Object.keys(kafka).length === 0 ? {} : { kafka }),
+  };
+}
+
 export function settingsFor(
   stage: string,
   table: Readonly<Record<string, StageEntry>> = stages,
+  env: Readonly<Record<string, string | undefined>> = {},
 ): StageSettings {
   const production = isProductionStage(stage);
   const entryName = table[stage] !== undefined || production ? stage : "dev";
-  const entry = table[entryName];
+  const entry = withDeployEnvironment(table[entryName], env);
   const where = `infra/functions.ts stages.${entryName}`;
   if (entry === undefined) {
     throw new StageSettingsError(

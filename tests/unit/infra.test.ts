@@ -145,6 +145,35 @@ describe("stage settings", () => {
     ).toThrow(/needs kafka\.bootstrapBrokers/);
   });
 
+  it("takes the issuer and the cluster from the deploy environment when given", () => {
+    const settings = settingsFor(
+      "production",
+      {
+        production: {
+          jwt: { audiences: ["payment-service"] },
+          kafka: { topicPrefix: "", pollers: { minimum: 1, maximum: 2 } },
+        },
+      },
+      {
+        JWT_ISSUER: "https://login.example.com/",
+        MSK_CLUSTER_ARN: TEST_KAFKA.clusterArn,
+        MSK_BOOTSTRAP_BROKERS: "b-1.example:9098,b-2.example:9098",
+        MSK_SUBNETS: "subnet-1, subnet-2",
+        MSK_SECURITY_GROUPS: "sg-1",
+      },
+    );
+    expect(settings.jwt).toEqual({
+      issuer: "https://login.example.com/",
+      audiences: ["payment-service"],
+    });
+    expect(settings.kafka).toMatchObject({
+      clusterArn: TEST_KAFKA.clusterArn,
+      bootstrapBrokers: "b-1.example:9098,b-2.example:9098",
+      subnets: ["subnet-1", "subnet-2"],
+      securityGroups: ["sg-1"],
+    });
+  });
+
   it("derives topic and group ARNs from the cluster ARN", () => {
     expect(kafkaResourceArns(TEST_KAFKA.clusterArn)).toEqual({
       cluster: TEST_KAFKA.clusterArn,
