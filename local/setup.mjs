@@ -8,11 +8,15 @@
 // Environment:
 //   PYTHON=/path/to/python3   interpreter for the virtualenv (default: python3)
 //   GO=/path/to/go             Go toolchain that builds stripe-mock (default: go)
+//   JAVA_HOME=/path/to/jdk     Java 17+ for the local Kafka broker (default: java on the PATH)
+//   MVN=/path/to/mvn           Maven that fetches the Kafka broker's jars (default: mvn)
 //   SKIP_LOCAL_SETUP=1         do nothing (e.g. for a production-only install)
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -182,10 +186,272 @@ function stripeMock() {
   log(`stripe-mock ${version} installed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
+const kafkaConfigDir = join(root, "local", "kafka");
+const kafkaPom = join(kafkaConfigDir, "pom.xml");
+const kafkaJvmOptions = join(kafkaConfigDir, "jvm.options");
+const kafkaDir = join(localDir, "kafka");
+const kafkaLibs = join(kafkaDir, "libs");
+const kafkaClassArchive = join(kafkaDir, "kafka.jsa");
+const kafkaMarker = join(kafkaDir, ".installed");
+
+/** The java that local/kafka.ts runs too: $JAVA_HOME/bin/java, else java on the PATH. */
+function javaCommand() {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, "bin", "java") : "java";
+}
+
+function sha256(text) {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * Step: the jars of a local Apache Kafka broker (KRaft) in .local/kafka/libs, as resolved by
+ * Maven from local/kafka/pom.xml, for local/kafka.ts (tests, `npm run kafka`). Then one broker
+ * start and stop records a class-data-sharing archive of its classes (.local/kafka/kafka.jsa),
+ * which makes every later start of the JVM faster; without it (if recording fails) the broker
+ * still runs. The marker records the pom, the JVM options and the java that the archive is for.
+ */
+function kafkaBroker() {
+  const java = javaCommand();
+  let probe;
+  try {
+    probe = run(java, ["-version"]);
+  } catch (error) {
+    if (error instanceof SetupError) {
+      throw new SetupError(
+        `${java} not found: install a Java 17+ JDK (or set JAVA_HOME); the local Kafka broker runs on it`,
+      );
+    }
+    throw error;
+  }
+  const javaVersion = `${probe.stderr}${probe.stdout}`.trim();
+  const major = Number(/version "(?:1\.)?(\d+)/.exec(javaVersion)?.[1] ?? 0);
+  if (probe.status !== 0 || major === 0) {
+    throw new SetupError(`'${java} -version' failed: ${lastLines(javaVersion, 3)}`);
+  }
+  if (major < 17) {
+    throw new SetupError(`${java} is Java ${major}; Kafka 4 needs Java 17+ (set JAVA_HOME)`);
+  }
+
+  const pom = readFileSync(kafkaPom, "utf8");
+  const kafkaVersion = /<kafka\.version>([^<]+)</.exec(pom)?.[1] ?? "(unknown version)";
+  const wanted = `pom ${sha256(pom)}\njvm.options ${sha256(readFileSync(kafkaJvmOptions, "utf8"))}\n${javaVersion}\n`;
+  if (existsSync(kafkaLibs) && existsSync(kafkaMarker)) {
+    if (readFileSync(kafkaMarker, "utf8") === wanted) {
+      log(`kafka: up to date (.local/kafka/libs, Kafka ${kafkaVersion})`);
+      return;
+    }
+  }
+
+  const mvn = process.env.MVN || "mvn";
+  log(`fetching Kafka ${kafkaVersion} and its dependencies into .local/kafka/libs with ${mvn} ...`);
+  let started = Date.now();
+  const fresh = `${kafkaLibs}.new`;
+  rmSync(fresh, { recursive: true, force: true });
+  let copy;
+  try {
+    copy = run(
+      mvn,
+      [
+        "--batch-mode",
+        "--quiet",
+        "--file",
+        kafkaPom,
+        "dependency:copy-dependencies",
+        `-DoutputDirectory=${fresh}`,
+        "-DincludeScope=runtime",
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
+  } catch (error) {
+    if (error instanceof SetupError) {
+      throw new SetupError(
+        `${mvn} not found: install Maven 3.6+ (or set MVN); it fetches the local Kafka broker's jars`,
+      );
+    }
+    throw error;
+  }
+  if (copy.status !== 0 || !existsSync(join(fresh, `kafka_2.13-${kafkaVersion}.jar`))) {
+    throw new SetupError(
+      `${mvn} dependency:copy-dependencies failed:\n${lastLines(`${copy.stdout}\n${copy.stderr}`)}`,
+    );
+  }
+  rmSync(kafkaMarker, { force: true });
+  rmSync(kafkaClassArchive, { force: true });
+  rmSync(kafkaLibs, { recursive: true, force: true });
+  renameSync(fresh, kafkaLibs);
+  log(`Kafka ${kafkaVersion} jars fetched in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+
+  log("recording a class-data archive of the broker (one start and stop) ...");
+  started = Date.now();
+  const record = spawnSync(
+    process.execPath,
+    [
+      "--input-type=module",
+      "--eval",
+      `import(${JSON.stringify(import.meta.url)}).then((setup) => setup.recordKafkaClassArchive(${JSON.stringify(java)}))`,
+    ],
+    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 },
+  );
+  if (record.status === 0 && existsSync(kafkaClassArchive)) {
+    log(`kafka: class-data archive recorded in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  } else {
+    log(
+      `kafka: no class-data archive (the broker starts without it, only slower):\n${lastLines(`${record.stdout ?? ""}\n${record.stderr ?? ""}${record.error ? `\n${record.error.message}` : ""}`, 10)}`,
+    );
+  }
+  writeFileSync(kafkaMarker, wanted);
+}
+
+/**
+ * Starts a broker from .local/kafka/libs once with -XX:ArchiveClassesAtExit, waits for "Kafka
+ * Server started" and stops it gracefully: the JVM then writes the classes it loaded to
+ * .local/kafka/kafka.jsa. Run by kafkaBroker() in a child Node process (steps are synchronous).
+ */
+export async function recordKafkaClassArchive(java) {
+  const work = mkdtempSync(join(tmpdir(), "kafka-class-archive-"));
+  const partial = join(kafkaDir, `kafka.jsa.${process.pid}`);
+  const jvm = [
+    `@${kafkaJvmOptions}`,
+    `-Dlog4j2.configurationFile=${join(kafkaConfigDir, "log4j2.properties")}`,
+    "-cp",
+    join(kafkaLibs, "*"),
+  ];
+  let broker;
+  try {
+    const port = await freePort();
+    let controllerPort = await freePort();
+    while (controllerPort === port) controllerPort = await freePort();
+    const properties = join(work, "server.properties");
+    writeFileSync(
+      properties,
+      readFileSync(join(kafkaConfigDir, "server.properties"), "utf8")
+        .replaceAll("{{PORT}}", String(port))
+        .replaceAll("{{CONTROLLER_PORT}}", String(controllerPort))
+        .replaceAll("{{LOG_DIR}}", join(work, "data")),
+    );
+    const clusterId = run(java, [...jvm, "kafka.tools.StorageTool", "random-uuid"]);
+    const format = run(java, [
+      ...jvm,
+      "kafka.tools.StorageTool",
+      "format",
+      "--cluster-id",
+      clusterId.stdout.trim(),
+      "--config",
+      properties,
+      "--standalone",
+    ]);
+    if (clusterId.status !== 0 || format.status !== 0) {
+      throw new Error(
+        `kafka-storage failed:\n${lastLines(`${clusterId.stderr}\n${format.stdout}\n${format.stderr}`)}`,
+      );
+    }
+    const child = spawn(
+      java,
+      [`-XX:ArchiveClassesAtExit=${partial}`, ...jvm, "kafka.Kafka", properties],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    broker = child;
+    const exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+    let output = "";
+    const startedUp = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 90_000);
+      const onData = (chunk) => {
+        output += chunk;
+        if (output.includes("Kafka Server started")) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      exited.then(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    if (!startedUp) throw new Error(`the broker did not start:\n${lastLines(output)}`);
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    await exited;
+    clearTimeout(timer);
+    if (!existsSync(partial)) throw new Error(`the JVM wrote no archive:\n${lastLines(output)}`);
+    renameSync(partial, kafkaClassArchive);
+  } finally {
+    if (broker && broker.exitCode === null && broker.signalCode === null) broker.kill("SIGKILL");
+    rmSync(work, { recursive: true, force: true });
+    rmSync(partial, { force: true });
+  }
+}
+
+/** A port that was free a moment ago, found by binding port 0 on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Step: SST's platform types (.sst/platform/config.d.ts, with the AWS provider's types), against
+ * which tsconfig.sst.json type-checks sst.config.ts and infra/. `sst install` needs no AWS
+ * account, only the npm registry; .sst/platform/version records the sst version it was made by.
+ */
+function sstPlatformTypes() {
+  const sstPackage = join(root, "node_modules", "sst", "package.json");
+  if (!existsSync(sstPackage)) {
+    log("sst platform types: skipped (sst is not installed, e.g. --omit=dev)");
+    return;
+  }
+  const { version } = JSON.parse(readFileSync(sstPackage, "utf8"));
+  const platformDir = join(root, ".sst", "platform");
+  const versionFile = join(platformDir, "version");
+  if (
+    existsSync(join(platformDir, "config.d.ts")) &&
+    existsSync(versionFile) &&
+    readFileSync(versionFile, "utf8").trim() === version
+  ) {
+    log(`sst platform types: up to date (.sst/platform, sst ${version})`);
+    return;
+  }
+
+  log(`installing SST platform types into .sst/platform with sst ${version} install ...`);
+  const started = Date.now();
+  const install = run(
+    process.execPath,
+    [join(root, "node_modules", "sst", "bin", "sst.mjs"), "install", "--stage", "dev"],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        SST_SKIP_DEPENDENCY_CHECK: "1",
+        SST_NO_BUN: "1",
+        SST_TELEMETRY_DISABLED: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  if (install.status !== 0 || !existsSync(join(platformDir, "config.d.ts"))) {
+    throw new SetupError(
+      `sst install failed:\n${lastLines(`${install.stdout}\n${install.stderr}`)}`,
+    );
+  }
+  log(`sst platform types installed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
 /** The setup steps, in order. Each is { name, run }; run() throws SetupError on failure. */
 export const steps = [
   { name: "python venv + moto (local DynamoDB)", run: pythonVenvWithMoto },
   { name: "stripe-mock (Stripe contract check)", run: stripeMock },
+  { name: "Kafka broker jars (local Kafka)", run: kafkaBroker },
+  { name: "SST platform types (sst.config.ts type-check)", run: sstPlatformTypes },
 ];
 
 /** Runs every step; returns the process exit code (0 when all steps succeeded). */
