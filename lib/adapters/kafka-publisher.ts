@@ -13,6 +13,8 @@ export interface KafkaConnection {
   readonly auth: "plaintext" | "tls" | "iam";
   readonly region: string;
   readonly clientId: string;
+  /** No kafkajs log lines at all (where the service's own log level is SILENT). */
+  readonly quiet?: boolean;
 }
 
 /** kafkajs client settings for plaintext (local), TLS, or MSK IAM (SASL OAUTHBEARER over TLS). */
@@ -20,7 +22,7 @@ export function kafkaClientConfig(connection: KafkaConnection): KafkaConfig {
   const base: KafkaConfig = {
     clientId: connection.clientId,
     brokers: [...connection.brokers],
-    logLevel: logLevel.ERROR,
+    logLevel: connection.quiet === true ? logLevel.NOTHING : logLevel.ERROR,
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2_000 },

@@ -19,6 +19,7 @@ export const publisher: EventPublisher =
         auth: kafkaConfig.KAFKA_AUTH,
         region: storageConfig.AWS_REGION,
         clientId: "payment-service",
+        quiet: logger.getLevelName() === "SILENT",
       });
 
 export const outbox = new DynamoOutbox(documentClient, storageConfig.PAYMENTS_TABLE);

@@ -10,6 +10,11 @@ import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
+import {
+  createLocalDeadLetterQueue,
+  type LocalEvents,
+  startLocalEvents,
+} from "../../local/events.js";
 import { matchRoute, startGateway } from "../../local/gateway.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
 import { checkAnswer } from "./openapi.js";
@@ -36,6 +41,8 @@ export interface Stack {
   readonly stripe: Stripe;
   readonly documentClient: DynamoDBDocumentClient;
   readonly repository: DynamoPaymentRepository;
+  /** The event side, when started with `events`. */
+  readonly events: LocalEvents | undefined;
   /** Answers that did not match openapi.yaml, and how many answers were checked. */
   readonly contract: { checked: number; violations: string[] };
   token(sub: string, scope: string, ttlSeconds?: number): Promise<string>;
@@ -43,7 +50,13 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { env?: Record<string, string> } = {}): Promise<Stack> {
+export interface StackOptions {
+  readonly env?: Record<string, string>;
+  /** Run the event side too: the stream poller, and with `kafka`, the order.placed consumer. */
+  readonly events?: { readonly kafka?: { readonly brokers: string; readonly topicPrefix: string } };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const endpoint = inject("dynamodbEndpoint");
   const simulator = await startStripeSimulator({ port: 0, webhookSecret: WEBHOOK_SECRET });
   Object.assign(process.env, {
@@ -61,6 +74,21 @@ export async function startStack(options: { env?: Record<string, string> } = {})
     POWERTOOLS_METRICS_DISABLED: "true",
     ...options.env,
   });
+  let events: LocalEvents | undefined;
+  if (options.events !== undefined) {
+    const kafka = options.events.kafka;
+    Object.assign(process.env, {
+      ORDER_PLACED_DLQ_URL: await createLocalDeadLetterQueue(endpoint),
+      SQS_ENDPOINT: endpoint,
+      KAFKA_TOPIC_PREFIX: kafka?.topicPrefix ?? "",
+    });
+    if (kafka === undefined) delete process.env.KAFKA_BROKERS;
+    else process.env.KAFKA_BROKERS = kafka.brokers;
+    events = await startLocalEvents({
+      dynamodbEndpoint: endpoint,
+      ...(kafka === undefined ? {} : { kafka }),
+    });
+  }
   const keys = await generateDevKeys();
   const gateway = await startGateway({ port: 0, routes, verifyToken: tokenVerifier(keys) });
   simulator.setWebhookUrl(`${gateway.url}/api/webhooks/stripe`);
@@ -84,6 +112,7 @@ export async function startStack(options: { env?: Record<string, string> } = {})
   return {
     url: gateway.url,
     contract,
+    events,
     simulator,
     stripe,
     documentClient,
@@ -122,6 +151,7 @@ export async function startStack(options: { env?: Record<string, string> } = {})
       return { status: res.status, headers: res.headers, body: parsed, text };
     },
     async close() {
+      await events?.stop();
       await gateway.close();
       await simulator.close();
       dynamo.destroy();

@@ -1,0 +1,309 @@
+/**
+ * Events on a real Kafka broker (Apache Kafka 4, one KRaft node): the transactional outbox
+ * published from the table's stream, a broker outage, and `order.placed` consumed through the
+ * MSK-trigger handler.
+ */
+
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { Kafka, logLevel, type Producer } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { tables } from "../../infra/tables.js";
+import { paymentIdForOrderPlaced } from "../../lib/domain/ids.js";
+import { type LocalKafka, startLocalKafka } from "../../local/kafka.js";
+import { type Collected, type Collector, collect } from "../support/kafka-collector.js";
+import { type Stack, startStack, uniqueId } from "../support/stack.js";
+
+const PREFIX = "it.";
+const TOPICS = [
+  "payment.initiated",
+  "payment.authorized",
+  "payment.failed",
+  "payment.captured",
+  "payment.refunded",
+];
+
+let kafka: LocalKafka;
+let stack: Stack;
+let collector: Collector;
+let producer: Producer;
+let alice: string;
+let ops: string;
+
+beforeAll(async () => {
+  kafka = await startLocalKafka();
+  stack = await startStack({ events: { kafka: { brokers: kafka.brokers, topicPrefix: PREFIX } } });
+  collector = await collect(
+    kafka.brokers,
+    TOPICS.map((t) => `${PREFIX}${t}`),
+  );
+  const client = new Kafka({
+    clientId: "test-orders",
+    brokers: [kafka.brokers],
+    logLevel: logLevel.NOTHING,
+  });
+  producer = client.producer();
+  await producer.connect();
+  alice = await stack.token("alice", "payments:write payments:read");
+  ops = await stack.token("ops", "payments:refund payments:admin");
+}, 180_000);
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await collector?.stop();
+  await stack?.close();
+  await kafka?.stop();
+});
+
+async function createPaid(orderId = uniqueId("order")): Promise<{ id: string; orderId: string }> {
+  const res = await stack.call("POST", "/api/payments/intents", {
+    token: alice,
+    body: { orderId, amount: 4_000, currency: "eur" },
+    headers: { "idempotency-key": uniqueId("key") },
+  });
+  expect(res.status).toBe(201);
+  await stack.stripe.paymentIntents.confirm(String(res.body.stripePaymentIntentId), {
+    payment_method: "pm_card_visa",
+  });
+  await stack.simulator.drainWebhooks();
+  return { id: String(res.body.id), orderId };
+}
+
+async function outboxIds(paymentId: string): Promise<string[]> {
+  const { Items = [] } = await stack.documentClient.send(
+    new QueryCommand({
+      TableName: tables.payments.name,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :o)",
+      ExpressionAttributeValues: { ":pk": `PAYMENT#${paymentId}`, ":o": "OUTBOX#" },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((i) => String(i.eventId));
+}
+
+const forOrder = (orderId: string) => (m: Collected) => m.key === orderId;
+const ids = (messages: readonly Collected[]) => messages.map((m) => m.headers["event-id"] ?? "");
+
+describe("outbox to Kafka", () => {
+  it("every state change appears on its topic exactly once, with the contract's key, headers and envelope", async () => {
+    const { id, orderId } = await createPaid();
+    expect(
+      (
+        await stack.call("POST", `/api/payments/${id}/refund`, {
+          token: ops,
+          body: { amount: 1_000 },
+          headers: { "idempotency-key": uniqueId("r") },
+        })
+      ).status,
+    ).toBe(202);
+    await stack.simulator.drainWebhooks();
+    const expected = await outboxIds(id);
+    expect(expected).toHaveLength(4);
+    await collector.waitFor((all) =>
+      expected.every((e) => ids(all.filter(forOrder(orderId))).includes(e)),
+    );
+
+    const mine = collector.messages.filter(forOrder(orderId));
+    expect(ids(mine).sort()).toEqual([...expected].sort());
+    expect(mine.map((m) => m.topic)).toEqual(
+      TOPICS.filter((t) => t !== "payment.failed").map((t) => `${PREFIX}${t}`),
+    );
+    for (const m of mine) {
+      expect(m.headers).toEqual({
+        "event-id": m.value.id,
+        "event-type": m.value.type,
+        "content-type": "application/json",
+      });
+      expect(m.topic).toBe(`${PREFIX}${String(m.value.type)}`);
+      expect(m.value).toMatchObject({
+        id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+        version: 1,
+        source: "payment-service",
+        occurredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+        data: { paymentId: id, orderId, customerId: "alice", amount: 4_000, currency: "eur" },
+      });
+    }
+    const refunded = mine.find((m) => m.value.type === "payment.refunded");
+    expect(refunded?.value.data).toMatchObject({
+      status: "partially_refunded",
+      amountRefunded: 1_000,
+      refundId: expect.stringMatching(/^rfd_/),
+    });
+    // One order, one partition: its events arrive in the order they happened.
+    expect(new Set(mine.map((m) => m.partition)).size).toBe(1);
+  });
+
+  it("a broker outage delays events and loses none", async () => {
+    await kafka.pause();
+    const payments: { id: string; orderId: string }[] = [];
+    for (let i = 0; i < 5; i++) payments.push(await createPaid());
+    await stack.simulator.drainWebhooks();
+    const expected = (await Promise.all(payments.map((p) => outboxIds(p.id)))).flat();
+    expect(expected).toHaveLength(15);
+    const orders = new Set(payments.map((p) => p.orderId));
+    expect(collector.messages.filter((m) => orders.has(m.key))).toHaveLength(0);
+
+    await kafka.resume();
+    await collector.waitFor((all) => expected.every((e) => ids(all).includes(e)), 60_000);
+    const received = ids(collector.messages.filter((m) => orders.has(m.key)));
+    const lost = expected.filter((e) => !received.includes(e));
+    const duplicates = received.length - new Set(received).size;
+    expect(lost).toEqual([]);
+    // Anything received more than once is a republished id, never a new one.
+    expect(new Set(received)).toEqual(new Set(expected));
+    console.info(
+      `broker outage: ${expected.length} state changes, ${received.length} events received, ${lost.length} lost, ${duplicates} duplicate ids`,
+    );
+  });
+});
+
+describe("ordering", () => {
+  it("an order's events on one topic arrive in the order they happened", async () => {
+    const { id, orderId } = await createPaid();
+    for (const amount of [500, 700, 900]) {
+      const res = await stack.call("POST", `/api/payments/${id}/refund`, {
+        token: ops,
+        body: { amount },
+        headers: { "idempotency-key": uniqueId("r") },
+      });
+      expect(res.status).toBe(202);
+      // Each refund settles before the next, so each event has a larger amountRefunded.
+      await stack.simulator.drainWebhooks();
+    }
+    const refunds = (all: readonly Collected[]) =>
+      all.filter((m) => m.key === orderId && m.value.type === "payment.refunded");
+    await collector.waitFor((all) => refunds(all).length === 3);
+    const mine = refunds(collector.messages);
+    expect(new Set(mine.map((m) => m.partition)).size).toBe(1);
+    const byOffset = [...mine].sort((a, b) => a.offset - b.offset);
+    expect(
+      byOffset.map((m) => (m.value.data as { amountRefunded: number }).amountRefunded),
+    ).toEqual([500, 1_200, 2_100]);
+  });
+});
+
+describe("order.placed", () => {
+  const send = (records: { key: string; value: string }[]) =>
+    producer.send({ topic: `${PREFIX}order.placed`, messages: records });
+  const order = (orderId: string, amount: number | string = 2_500) =>
+    JSON.stringify({
+      id: uniqueId("evt"),
+      type: "order.placed",
+      occurredAt: new Date().toISOString(),
+      data: { orderId, customerId: "bob", amount, currency: "usd" },
+    });
+  const initiatedFor = (orderId: string) => (all: readonly Collected[]) =>
+    all.some((m) => m.key === orderId && m.value.type === "payment.initiated");
+
+  it("delivered twice: one payment, one payment.initiated", async () => {
+    const orderId = uniqueId("placed");
+    await send([{ key: orderId, value: order(orderId) }]);
+    await send([{ key: orderId, value: order(orderId) }]);
+    await collector.waitFor(initiatedFor(orderId));
+    // A later record on the same partition proves both copies were handled.
+    const marker = uniqueId("marker");
+    await send([
+      {
+        key: orderId,
+        value: JSON.stringify({ orderId: marker, customerId: "bob", amount: 999, currency: "usd" }),
+      },
+    ]);
+    await collector.waitFor(initiatedFor(marker));
+    expect(
+      collector.messages.filter((m) => m.key === orderId && m.value.type === "payment.initiated"),
+    ).toHaveLength(1);
+    expect(await stack.repository.paymentIdForOrder(orderId)).toBe(
+      paymentIdForOrderPlaced(orderId),
+    );
+    expect((await stack.repository.get(paymentIdForOrderPlaced(orderId)))?.customerId).toBe("bob");
+  });
+
+  it("raced against an HTTP create for the same order: one payment, one payment.initiated", async () => {
+    const orderId = uniqueId("race");
+    const [http] = await Promise.all([
+      stack.call("POST", "/api/payments/intents", {
+        token: alice,
+        body: { orderId, amount: 2_500, currency: "usd" },
+        headers: { "idempotency-key": uniqueId("key") },
+      }),
+      send([{ key: orderId, value: order(orderId) }]),
+    ]);
+    await collector.waitFor(initiatedFor(orderId));
+    const marker = uniqueId("marker");
+    await send([
+      {
+        key: orderId,
+        value: JSON.stringify({ orderId: marker, customerId: "bob", amount: 999, currency: "usd" }),
+      },
+    ]);
+    await collector.waitFor(initiatedFor(marker));
+    const winner = await stack.repository.paymentIdForOrder(orderId);
+    expect([http?.body.id, paymentIdForOrderPlaced(orderId)]).toContain(winner);
+    expect(
+      collector.messages.filter((m) => m.key === orderId && m.value.type === "payment.initiated"),
+    ).toHaveLength(1);
+    const live = stack.simulator
+      .paymentIntents()
+      .filter((pi) => pi.metadata.order_id === orderId && pi.status !== "canceled");
+    expect(live).toHaveLength(1);
+  });
+
+  it("a poison record between good ones goes to the dead-letter queue; the good ones are not held up", async () => {
+    const [a, b] = [uniqueId("good"), uniqueId("good")];
+    const key = uniqueId("k");
+    await send([
+      { key, value: order(a) },
+      { key, value: "{not json" },
+      { key, value: order(uniqueId("bad"), 10.5) },
+      { key, value: order(b) },
+    ]);
+    await collector.waitFor((all) => initiatedFor(a)(all) && initiatedFor(b)(all));
+    const sqs = new SQSClient({
+      endpoint: inject("dynamodbEndpoint"),
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    const letters: Record<string, unknown>[] = [];
+    for (let i = 0; i < 5 && letters.length < 2; i++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: process.env.ORDER_PLACED_DLQ_URL,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
+      );
+      for (const m of Messages) letters.push(JSON.parse(m.Body ?? "{}"));
+    }
+    sqs.destroy();
+    const mine = letters.filter((l) => l.key === key);
+    expect(mine.map((l) => l.reason)).toEqual([
+      expect.stringContaining("not JSON"),
+      expect.stringContaining("/amount"),
+    ]);
+    expect(mine[0]).toMatchObject({ topic: `${PREFIX}order.placed`, value: "{not json" });
+  });
+});
+
+describe("the outbox sweeper", () => {
+  it("publishes what the stream did not deliver, and marks it published", async () => {
+    // The stream side is stopped: what is written now stays unpublished in the outbox.
+    await stack.events?.poller.stop();
+    const res = await stack.call("POST", "/api/payments/intents", {
+      token: alice,
+      body: { orderId: uniqueId("swept"), amount: 1_500, currency: "eur" },
+      headers: { "idempotency-key": uniqueId("key") },
+    });
+    expect(res.status).toBe(201);
+    const [eventId] = await outboxIds(String(res.body.id));
+    const { handler } = await import("../../functions/sweep-outbox.js");
+    // Not due yet: the stream gets ten minutes first.
+    expect((await handler()).published).toBe(0);
+    const { sweepOutbox } = await import("../../lib/use-cases/publish-outbox.js");
+    const { publishDeps } = await import("../../lib/runtime/kafka.js");
+    const later = { now: () => new Date(Date.now() + 11 * 60_000).toISOString() };
+    const summary = await sweepOutbox({ ...publishDeps, clock: later }, 500);
+    expect(summary).toEqual({ published: 1, failed: 0 });
+    await collector.waitFor((all) => ids(all).includes(eventId ?? "missing"));
+    expect((await sweepOutbox({ ...publishDeps, clock: later }, 500)).published).toBe(0);
+  });
+});
