@@ -8,7 +8,7 @@
 import { KafkaMskEventSchema } from "@aws-lambda-powertools/parser/schemas/kafka";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsDeadLetters } from "../lib/adapters/sqs-dead-letters.js";
-import { count, logger, metrics } from "../lib/observability.js";
+import { count, logger, METRICS, metrics } from "../lib/observability.js";
 import { kafkaConfig } from "../lib/runtime/kafka.js";
 import { clock, repository, storageConfig } from "../lib/runtime/storage.js";
 import { provider } from "../lib/runtime/stripe.js";
@@ -60,8 +60,8 @@ export const handler = async (event: unknown): Promise<OrderPlacedSummary> => {
     }
     return summary;
   } finally {
-    count("OrderPlacedPaymentCreated", summary.created);
-    count("OrderPlacedDeadLetter", summary.deadLetters);
+    count(METRICS.orderPlacedPaymentCreated, summary.created);
+    count(METRICS.orderPlacedDeadLetter, summary.deadLetters);
     metrics.publishStoredMetrics();
   }
 };

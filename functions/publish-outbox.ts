@@ -7,7 +7,7 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { count, logger, metrics } from "../lib/observability.js";
+import { count, logger, METRICS, metrics } from "../lib/observability.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
 import { outboxItemFrom, publishItem } from "../lib/use-cases/publish-outbox.js";
 
@@ -32,10 +32,10 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
       if (item === undefined) return;
       try {
         await publishItem(publishDeps, item);
-        count("OutboxPublished");
+        count(METRICS.outboxPublished);
       } catch (error) {
         failedEarlier = true;
-        count("OutboxPublishFailed");
+        count(METRICS.outboxPublishFailed);
         logger.warn("outbox publish failed", {
           eventId: item.eventId,
           error: error instanceof Error ? error.message : String(error),

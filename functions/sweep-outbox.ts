@@ -1,5 +1,5 @@
 /** Scheduled: publishes outbox events the stream has not delivered (after a long broker outage). */
-import { count, logger, metrics } from "../lib/observability.js";
+import { count, logger, METRICS, metrics } from "../lib/observability.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
 import { type SweepSummary, sweepOutbox } from "../lib/use-cases/publish-outbox.js";
 
@@ -7,7 +7,7 @@ const BATCH = 500;
 
 export const handler = async (): Promise<SweepSummary> => {
   const summary = await sweepOutbox(publishDeps, BATCH);
-  count("OutboxSwept", summary.published);
+  count(METRICS.outboxSwept, summary.published);
   metrics.publishStoredMetrics();
   if (summary.published > 0 || summary.failed > 0) logger.info("outbox sweep", { ...summary });
   return summary;

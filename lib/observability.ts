@@ -47,6 +47,11 @@ export const METRICS = {
   stripeError: "StripeError",
   reconciliationChanged: "ReconciliationChanged",
   reconciliationFailed: "ReconciliationFailed",
+  outboxPublished: "OutboxPublished",
+  outboxPublishFailed: "OutboxPublishFailed",
+  outboxSwept: "OutboxSwept",
+  orderPlacedPaymentCreated: "OrderPlacedPaymentCreated",
+  orderPlacedDeadLetter: "OrderPlacedDeadLetter",
 } as const;
 
 /** Outgoing event types as metric names: payment.captured -> PaymentCaptured. */

@@ -23,8 +23,7 @@ export function needsWatching(payment: Payment, now: string): boolean {
   }
 }
 
-/** When to look next: `afterSeconds` after the last change, doubling with each quiet look, at most a day. */
-export function nextLookAt(from: string, afterSeconds: number, quietLooks = 0): string {
-  const delay = Math.min(afterSeconds * 2 ** quietLooks, 24 * 3600);
-  return new Date(Date.parse(from) + delay * 1000).toISOString();
+/** The first look: `afterSeconds` after the last change. */
+export function nextLookAt(from: string, afterSeconds: number): string {
+  return new Date(Date.parse(from) + afterSeconds * 1000).toISOString();
 }
