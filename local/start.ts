@@ -8,6 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { z } from "zod";
 import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
+import { kafkaSettings } from "../lib/config.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
 import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
@@ -35,14 +36,8 @@ const settings = z.object({
     .regex(/^whsec_\w+$/, { error: "must look like whsec_..." })
     .optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, { error: "must be host:port[,host:port...]" })
-    .optional(),
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[\w.-]*$/)
-    .optional(),
+  KAFKA_BROKERS: kafkaSettings.shape.KAFKA_BROKERS,
+  KAFKA_TOPIC_PREFIX: kafkaSettings.shape.KAFKA_TOPIC_PREFIX.optional(),
   ORDER_PLACED_DLQ_URL: z.url().optional(),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   LOG_LEVEL: z

@@ -48,24 +48,19 @@ export function paymentView(
   history: readonly StatusChange[],
   clientSecret: string | undefined,
 ): Record<string, unknown> {
+  const { stripePaymentIntentId, createdAt, updatedAt, ...head } = createdPaymentView(p);
   return {
-    id: p.id,
-    orderId: p.orderId,
-    customerId: p.customerId,
-    status: p.status,
-    amount: p.amount,
-    currency: p.currency,
-    captureMethod: p.captureMethod,
+    ...head,
     ...(clientSecret === undefined ? {} : { clientSecret }),
-    stripePaymentIntentId: p.stripePaymentIntentId,
+    stripePaymentIntentId,
     amountRefunded: p.amountRefunded,
     ...(p.status === "failed"
       ? { failureCode: p.failureCode ?? "unknown", failureMessage: p.failureMessage ?? "" }
       : {}),
     ...(p.description === undefined ? {} : { description: p.description }),
     ...(p.metadata === undefined ? {} : { metadata: p.metadata }),
-    createdAt: p.createdAt,
-    updatedAt: p.updatedAt,
+    createdAt,
+    updatedAt,
     history: history.map((h) => ({ status: h.status, at: h.at, source: h.source })),
   };
 }

@@ -129,8 +129,6 @@ describe("outbox to Kafka", () => {
       amountRefunded: 1_000,
       refundId: expect.stringMatching(/^rfd_/),
     });
-    // One order, one partition: its events arrive in the order they happened.
-    expect(new Set(mine.map((m) => m.partition)).size).toBe(1);
   });
 
   it("a broker outage delays events and loses none", async () => {
