@@ -2,7 +2,8 @@
  * Logging. One logger per container; JSON lines with the service name. Callers never pass
  * client secrets, card data or signatures to it; the redaction below is a second fence.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
+import { LogFormatter, Logger, LogItem } from "@aws-lambda-powertools/logger";
+import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 
 const SECRET_KEYS = /secret|password|authorization|signature|card|cvc|cvv|token/i;
@@ -23,7 +24,41 @@ export function redact(value: unknown, depth = 0): unknown {
   );
 }
 
-export const logger = new Logger({ serviceName: "payment-service" });
+/**
+ * Powertools' standard JSON keys, with every message and attribute passed through `redact`, so a
+ * client secret, a card-like number, a signature or a key that slips into a log line is masked.
+ */
+export class RedactingLogFormatter extends LogFormatter {
+  formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const context = attributes.lambdaContext;
+    const base: LogAttributes = {
+      level: attributes.logLevel,
+      message: redact(attributes.message),
+      timestamp: this.formatTimestamp(attributes.timestamp),
+      service: attributes.serviceName,
+      ...(context === undefined
+        ? {}
+        : {
+            cold_start: context.coldStart,
+            function_name: context.functionName,
+            function_request_id: context.awsRequestId,
+          }),
+      ...(attributes.xRayTraceId === undefined ? {} : { xray_trace_id: attributes.xRayTraceId }),
+      ...(attributes.error === undefined
+        ? {}
+        : { error: redact(this.formatError(attributes.error)) }),
+    };
+    const extra = redact(additional);
+    return new LogItem({ attributes: base }).addAttributes(
+      typeof extra === "object" && extra !== null ? Object.fromEntries(Object.entries(extra)) : {},
+    );
+  }
+}
+
+export const logger = new Logger({
+  serviceName: "payment-service",
+  logFormatter: new RedactingLogFormatter(),
+});
 
 /**
  * CloudWatch metrics (EMF), flushed at the end of each invocation by the handlers' middleware.
@@ -43,6 +78,7 @@ export const METRICS = {
   webhookRetryRequested: "WebhookRetryRequested",
   paymentCreated: "PaymentCreated",
   idempotentReplay: "IdempotentReplay",
+  paymentProcessingTime: "PaymentProcessingTime",
   stripeLatency: "StripeLatency",
   stripeError: "StripeError",
   reconciliationChanged: "ReconciliationChanged",
@@ -69,7 +105,19 @@ export function milliseconds(name: string, value: number): void {
   metrics.addMetric(name, MetricUnit.Milliseconds, value);
 }
 
-/** Counts the outgoing events an applied change wrote (PaymentCaptured, PaymentFailed, ...). */
-export function countEvents(eventTypes: readonly string[]): void {
+/**
+ * Counts the outgoing events an applied change wrote (PaymentCaptured, PaymentFailed, ...), and
+ * for a capture, how long the payment took from creation (PaymentProcessingTime).
+ */
+export function countEvents(
+  eventTypes: readonly string[],
+  payment?: { createdAt: string; updatedAt: string },
+): void {
   for (const type of eventTypes) count(eventMetricName(type));
+  if (payment !== undefined && eventTypes.includes("payment.captured")) {
+    milliseconds(
+      METRICS.paymentProcessingTime,
+      Date.parse(payment.updatedAt) - Date.parse(payment.createdAt),
+    );
+  }
 }

@@ -3,6 +3,7 @@
  * that answers problem+json (lib/http/problem.ts). Handlers stay thin: parse, call one use case,
  * map the result.
  */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
@@ -88,6 +89,10 @@ export function httpHandler(
     },
   });
   stack.use(logMetrics(metrics));
+  // Every log line of the request carries its Lambda request id and API Gateway's request id.
+  stack.use(
+    injectLambdaContext(logger, { correlationIdPath: "requestContext.requestId", resetKeys: true }),
+  );
   if (mode === "optional") {
     stack.use({
       before: async (request) => {

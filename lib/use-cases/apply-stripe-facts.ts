@@ -16,8 +16,8 @@ export interface ApplyFactsDeps {
   readonly repository: PaymentRepository;
   readonly clock: Clock;
   readonly maxAttempts?: number;
-  /** Told the types of the events each applied change wrote (for metrics). */
-  readonly onEvents?: (eventTypes: readonly string[]) => void;
+  /** Told the types of the events each applied change wrote, and the payment after it (metrics). */
+  readonly onEvents?: (eventTypes: readonly string[], payment: Payment) => void;
 }
 
 export interface ApplyFactsInput {
@@ -117,7 +117,10 @@ export async function applyStripeFacts(
       ...(input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId }),
     });
     if (result === "applied") {
-      deps.onEvents?.(events.map((e) => e.type));
+      deps.onEvents?.(
+        events.map((e) => e.type),
+        after,
+      );
       return {
         result,
         payment: { ...after, version: before.version + 1 },

@@ -14,13 +14,13 @@ import {
 import { isPaymentId } from "../domain/ids.js";
 import type { Payment } from "../domain/payment.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
-import { applyStripeFacts } from "./apply-stripe-facts.js";
+import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
 export interface CaptureCancelDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
   readonly clock: Clock;
-  readonly onEvents?: (eventTypes: readonly string[]) => void;
+  readonly onEvents?: ApplyFactsDeps["onEvents"];
 }
 
 async function load(deps: CaptureCancelDeps, paymentId: string): Promise<Payment> {

@@ -16,7 +16,7 @@ import { chargeFact, intentFact, paymentIntentIdOf, refundFact } from "../adapte
 import { DomainError } from "../domain/errors.js";
 import type { StripeFact } from "../domain/lifecycle.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
-import { applyStripeFacts } from "./apply-stripe-facts.js";
+import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
 /** The PaymentIntent is ours but its record is not written yet: Stripe should retry. */
 export class PaymentNotRecordedYetError extends DomainError {
@@ -27,7 +27,7 @@ export interface WebhookDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
   readonly clock: Clock;
-  readonly onEvents?: (eventTypes: readonly string[]) => void;
+  readonly onEvents?: ApplyFactsDeps["onEvents"];
 }
 
 export type WebhookOutcome =

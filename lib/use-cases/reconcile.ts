@@ -8,13 +8,13 @@
 import type { StripeFact } from "../domain/lifecycle.js";
 import { needsWatching } from "../domain/reconciliation.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
-import { applyStripeFacts } from "./apply-stripe-facts.js";
+import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
 export interface ReconcileDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
   readonly clock: Clock;
-  readonly onEvents?: (eventTypes: readonly string[]) => void;
+  readonly onEvents?: ApplyFactsDeps["onEvents"];
   readonly log?: { error(message: string, extra: Record<string, unknown>): void };
 }
 

@@ -7,7 +7,13 @@ import {
   ValidationError,
 } from "../../lib/domain/errors.js";
 import { problemFromError } from "../../lib/http/problem.js";
-import { redact } from "../../lib/observability.js";
+import {
+  countEvents,
+  eventMetricName,
+  metrics,
+  RedactingLogFormatter,
+  redact,
+} from "../../lib/observability.js";
 
 describe("caller from claims", () => {
   it("reads sub and the space-separated scope claim", () => {
@@ -91,5 +97,52 @@ describe("redaction", () => {
     expect(out).not.toContain("4242 4242");
     expect(out).not.toContain("t=1,v1=x");
     expect(out).toContain("1000");
+  });
+});
+
+describe("log formatter", () => {
+  it("prints Powertools' keys and masks secrets in the message and in attributes", () => {
+    const item = new RedactingLogFormatter().formatAttributes(
+      {
+        logLevel: "INFO",
+        message: "created pi_1_secret_abc",
+        timestamp: new Date("2026-01-01T00:00:00Z"),
+        serviceName: "payment-service",
+        sampleRateValue: 0,
+        awsRegion: "us-east-1",
+      },
+      {
+        correlation_id: "req-1",
+        stripeSignature: "t=1,v1=abc",
+        card: { number: "4242424242424242" },
+      },
+    );
+    const printed = JSON.stringify(item.getAttributes());
+    expect(item.getAttributes()).toMatchObject({
+      level: "INFO",
+      service: "payment-service",
+      correlation_id: "req-1",
+    });
+    expect(printed).not.toContain("pi_1_secret_abc");
+    expect(printed).not.toContain("t=1,v1=abc");
+    expect(printed).not.toContain("4242424242424242");
+  });
+});
+
+describe("metric names", () => {
+  it("name outgoing events and the capture's processing time", () => {
+    expect(eventMetricName("payment.captured")).toBe("PaymentCaptured");
+    metrics.clearMetrics();
+    countEvents(["payment.authorized", "payment.captured"], {
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:02.500Z",
+    });
+    const emf = metrics.serializeMetrics();
+    expect(emf).toMatchObject({
+      PaymentAuthorized: 1,
+      PaymentCaptured: 1,
+      PaymentProcessingTime: 2500,
+    });
+    metrics.clearMetrics();
   });
 });
