@@ -2,7 +2,7 @@
  * Runtime configuration, parsed once at cold start. A missing or bad value stops the function
  * with one line that names it. Each function parses only the parts it uses.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Every function: where the data is. */
 export const storageSettings = z.object({

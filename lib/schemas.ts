@@ -2,7 +2,7 @@
  * Boundary schemas (zod), each next to its inferred type. Unknown fields are rejected; amounts
  * are integers in minor units, checked against the currency's Stripe minimum.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { type FieldError, ValidationError } from "./domain/errors.js";
 import { checkChargeAmount, MAX_AMOUNT } from "./domain/money.js";
 

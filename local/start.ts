@@ -5,7 +5,7 @@
  * gateway in front of the real handler modules, with the route table the SST app deploys.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
 import { kafkaSettings } from "../lib/config.js";

@@ -3,7 +3,7 @@
  * stage's prefix), keyed by the order id so an order's events stay in order on one partition,
  * with the event id and type in headers.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { EVENT_TYPES } from "./events.js";
 
 /** An outbox item as stored (and as the table's stream shows it). */

@@ -8,7 +8,7 @@
  * payment made with other terms) is set aside as a dead letter and the records after it go on;
  * anything else (DynamoDB or Stripe unavailable) fails the batch so that it is delivered again.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   IdempotencyKeyReusedError,
   OrderAlreadyHasPaymentError,
