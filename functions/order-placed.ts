@@ -5,23 +5,22 @@
  * found and skipped, so a redelivery creates nothing).
  */
 
-import { KafkaMskEventSchema } from "@aws-lambda-powertools/parser/schemas/kafka";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsDeadLetters } from "../lib/adapters/sqs-dead-letters.js";
+import { deadLetterSettings, parseSettings } from "../lib/config.js";
+import { mskEventSchema } from "../lib/domain/msk.js";
 import { count, logger, METRICS, metrics } from "../lib/observability.js";
-import { kafkaConfig } from "../lib/runtime/kafka.js";
 import { clock, repository, storageConfig } from "../lib/runtime/storage.js";
 import { provider } from "../lib/runtime/stripe.js";
 import { handleOrderPlaced } from "../lib/use-cases/order-placed.js";
 
-const queueUrl = kafkaConfig.ORDER_PLACED_DLQ_URL;
-if (queueUrl === undefined) throw new Error("configuration ORDER_PLACED_DLQ_URL: missing");
+const dlq = parseSettings(deadLetterSettings, process.env);
 const deadLetters = new SqsDeadLetters(
   new SQSClient({
     region: storageConfig.AWS_REGION,
-    ...(kafkaConfig.SQS_ENDPOINT === undefined ? {} : { endpoint: kafkaConfig.SQS_ENDPOINT }),
+    ...(dlq.SQS_ENDPOINT === undefined ? {} : { endpoint: dlq.SQS_ENDPOINT }),
   }),
-  queueUrl,
+  dlq.ORDER_PLACED_DLQ_URL,
 );
 
 export interface OrderPlacedSummary {
@@ -33,7 +32,7 @@ export interface OrderPlacedSummary {
 export const handler = async (event: unknown): Promise<OrderPlacedSummary> => {
   const summary: OrderPlacedSummary = { created: 0, exists: 0, deadLetters: 0 };
   try {
-    const parsed = KafkaMskEventSchema.parse(event);
+    const parsed = mskEventSchema.parse(event);
     for (const records of Object.values(parsed.records)) {
       for (const record of records) {
         const outcome = await handleOrderPlaced(

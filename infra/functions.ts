@@ -255,7 +255,9 @@ export function handlerPath(name: string): string {
   return `functions/${name}.handler`;
 }
 
-/** Environment every function gets besides the table names (source maps in stack traces). */
-export const baseEnvironment: Readonly<Record<string, string>> = {
-  NODE_OPTIONS: "--enable-source-maps",
-};
+/**
+ * Environment every function gets besides the table names. No `--enable-source-maps`: SST keeps
+ * the maps out of the deployed bundle (it uploads them for its console), so the flag would map
+ * nothing, and with maps beside the bundle it costs 34 to 61 ms of cold start (npm run bench).
+ */
+export const baseEnvironment: Readonly<Record<string, string>> = {};

@@ -42,8 +42,11 @@ export const kafkaSettings = z.object({
     .default(""),
   /** `plaintext` (local), `tls`, or `iam` (MSK with IAM auth over TLS). */
   KAFKA_AUTH: z.enum(["plaintext", "tls", "iam"]).default("plaintext"),
-  /** SQS queue for order.placed records that can never succeed. */
-  ORDER_PLACED_DLQ_URL: z.url().optional(),
+});
+
+/** The order.placed consumer: where records that can never succeed go. */
+export const deadLetterSettings = z.object({
+  ORDER_PLACED_DLQ_URL: z.url(),
   SQS_ENDPOINT: z.url().optional(),
 });
 

@@ -3,7 +3,6 @@
  * rebuilt after a failure (brokers drop idle connections). Sends are awaited one at a time: the
  * idempotent producer of kafkajs misbehaves with concurrent sends.
  */
-import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
 import { Kafka, type KafkaConfig, logLevel, type Producer } from "kafkajs";
 import type { OutboxMessage } from "../domain/outbox.js";
 import type { EventPublisher } from "../ports.js";
@@ -35,6 +34,8 @@ export function kafkaClientConfig(connection: KafkaConnection): KafkaConfig {
     sasl: {
       mechanism: "oauthbearer",
       oauthBearerProvider: async () => {
+        // Loaded only where MSK IAM is used: the signer brings STS and the credential chain.
+        const { generateAuthToken } = await import("aws-msk-iam-sasl-signer-js");
         const { token } = await generateAuthToken({ region: connection.region });
         return { value: token };
       },
