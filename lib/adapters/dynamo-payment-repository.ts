@@ -627,6 +627,7 @@ function toLifecycle(value: unknown): Lifecycle {
     amountCapturable: typeof v.amountCapturable === "number" ? v.amountCapturable : 0,
     attemptAt: typeof v.attemptAt === "number" ? v.attemptAt : 0,
     attemptOutcome: outcome === "processing" || outcome === "failed" ? outcome : "none",
+    ...(typeof v.attemptId === "string" ? { attemptId: v.attemptId } : {}),
   };
 }
 

@@ -36,6 +36,11 @@ export interface IntentFact {
   readonly amountCapturable: number;
   readonly amountReceived: number;
   readonly failure?: { readonly code: string; readonly message: string };
+  /**
+   * Which payment attempt this shows (Stripe's latest charge). The same attempt seen again, by a
+   * late webhook or a re-fetch with a later timestamp, is not a new attempt.
+   */
+  readonly attemptId?: string;
 }
 
 /** A Charge as Stripe showed it. */
@@ -89,12 +94,21 @@ interface Attempt {
   readonly at: number;
   readonly outcome: AttemptOutcome;
   readonly failure?: { readonly code: string; readonly message: string };
+  readonly attemptId?: string;
 }
 
 /** Whether `candidate` is newer than the attempt the payment holds (ties broken deterministically). */
 function isNewerAttempt(candidate: Attempt, payment: Payment): boolean {
   const current = payment.lifecycle;
   if (candidate.outcome === "none") return false;
+  // The attempt we already hold, seen again (a re-fetch carries a later timestamp): nothing new.
+  if (
+    candidate.attemptId !== undefined &&
+    candidate.attemptId === current.attemptId &&
+    candidate.outcome === current.attemptOutcome
+  ) {
+    return false;
+  }
   if (candidate.at !== current.attemptAt) return candidate.at > current.attemptAt;
   if (RANK[candidate.outcome] !== RANK[current.attemptOutcome]) {
     return RANK[candidate.outcome] > RANK[current.attemptOutcome];
@@ -149,16 +163,16 @@ function applyIntentOrCharge(payment: Payment, fact: IntentFact | ChargeFact): P
     if (fact.status === "canceled") canceled = true;
     amountCaptured = Math.max(amountCaptured, fact.amountReceived);
     amountCapturable = Math.max(amountCapturable, fact.amountCapturable);
-    if (fact.status === "processing") attempt = { at: fact.at, outcome: "processing" };
+    const id = fact.attemptId === undefined ? {} : { attemptId: fact.attemptId };
+    if (fact.status === "processing") attempt = { at: fact.at, outcome: "processing", ...id };
     else if (fact.status === "requires_payment_method" && fact.failure !== undefined) {
-      attempt = { at: fact.at, outcome: "failed", failure: fact.failure };
+      attempt = { at: fact.at, outcome: "failed", failure: fact.failure, ...id };
     }
   } else {
     if (fact.status === "succeeded") authorized = true;
     if (fact.captured) amountCaptured = Math.max(amountCaptured, fact.amountCaptured);
-    if (fact.status === "failed" && fact.failure !== undefined) {
-      attempt = { at: fact.at, outcome: "failed", failure: fact.failure };
-    }
+    // A failed charge is not taken as an attempt: payment_intent.payment_failed reports the same
+    // decline, and counting both would publish payment.failed twice.
   }
   if (!isNewerAttempt(attempt, payment)) {
     return withStatus({
@@ -183,6 +197,7 @@ function applyIntentOrCharge(payment: Payment, fact: IntentFact | ChargeFact): P
       amountCapturable,
       attemptAt: attempt.at,
       attemptOutcome: attempt.outcome,
+      ...(attempt.attemptId === undefined ? {} : { attemptId: attempt.attemptId }),
     },
   });
 }
@@ -266,11 +281,14 @@ export function changesBetween(before: Payment, after: Payment, refundId?: strin
     return out;
   }
   // captured, partially_refunded, refunded
-  if (!CAPTURED_OR_LATER.has(from)) {
+  const enteringCaptured = !CAPTURED_OR_LATER.has(from);
+  if (enteringCaptured) {
     if (from !== "authorized") out.push({ status: "authorized", event: "payment.authorized" });
     out.push({ status: "captured", event: "payment.captured" });
   }
-  if (after.amountRefunded > before.amountRefunded && to !== "captured") {
+  // A refund that arrived before the capture was counted silently then; it is announced now.
+  const refundedMore = after.amountRefunded > before.amountRefunded || (enteringCaptured && after.amountRefunded > 0);
+  if (refundedMore && to !== "captured") {
     out.push({
       status: to,
       event: "payment.refunded",

@@ -40,6 +40,8 @@ export interface Lifecycle {
   readonly amountCapturable: number;
   readonly attemptAt: number;
   readonly attemptOutcome: AttemptOutcome;
+  /** Stripe's charge of the latest attempt, when known. */
+  readonly attemptId?: string;
 }
 
 export const NO_LIFECYCLE: Lifecycle = {

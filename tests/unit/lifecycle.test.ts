@@ -27,6 +27,7 @@ const intent = (
     amountCapturable: number;
     amountReceived: number;
     failure: { code: string; message: string };
+    attemptId: string;
   }> = {},
 ): StripeFact => ({
   kind: "intent",
@@ -35,6 +36,7 @@ const intent = (
   amountCapturable: extra.amountCapturable ?? 0,
   amountReceived: extra.amountReceived ?? 0,
   ...(extra.failure === undefined ? {} : { failure: extra.failure }),
+  ...(extra.attemptId === undefined ? {} : { attemptId: extra.attemptId }),
 });
 const declined = (code: string) => ({ code, message: `Your card was declined (${code}).` });
 
@@ -65,6 +67,26 @@ function run(
 }
 
 describe("applyFact, in order", () => {
+  it("the same failed attempt seen again later (a re-fetch) is not a new failure", () => {
+    const failure = { failure: declined("insufficient_funds"), attemptId: "ch_1" };
+    const first = run(base(), [intent(10, "requires_payment_method", failure)]);
+    const again = run(first.payment, [intent(500, "requires_payment_method", failure), intent(900, "requires_payment_method", failure)]);
+    expect(again.events).toEqual([]);
+    expect(again.history).toEqual([]);
+    // A new attempt (another charge) that fails again is a new failure.
+    const retried = run(first.payment, [intent(600, "requires_payment_method", { failure: declined("generic_decline"), attemptId: "ch_2" })]);
+    expect(retried.events).toEqual(["payment.failed"]);
+  });
+
+  it("a refund counted before the capture is announced when the capture arrives", () => {
+    const { payment, events } = run(base(), [
+      { kind: "refund", at: 30, stripeRefundId: "re_dash", amount: 10_000, status: "succeeded" },
+      intent(20, "succeeded", { amountReceived: 10_000 }),
+    ]);
+    expect(payment.status).toBe("refunded");
+    expect(events).toEqual(["payment.authorized", "payment.captured", "payment.refunded"]);
+  });
+
   it("automatic capture: initiated -> authorized -> captured, with both events", () => {
     const { payment, events, history } = run(base(), [
       intent(10, "succeeded", { amountReceived: 10_000 }),
