@@ -8,7 +8,7 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsDeadLetters } from "../lib/adapters/sqs-dead-letters.js";
 import { deadLetterSettings, parseSettings } from "../lib/config.js";
-import { mskEventSchema } from "../lib/domain/msk.js";
+import { mskEventSchema, mskRecordSchema } from "../lib/domain/msk.js";
 import { count, logger, METRICS, metrics } from "../lib/observability.js";
 import { clock, repository, storageConfig } from "../lib/runtime/storage.js";
 import { provider } from "../lib/runtime/stripe.js";
@@ -33,8 +33,21 @@ export const handler = async (event: unknown): Promise<OrderPlacedSummary> => {
   const summary: OrderPlacedSummary = { created: 0, exists: 0, deadLetters: 0 };
   try {
     const parsed = mskEventSchema.parse(event);
-    for (const records of Object.values(parsed.records)) {
-      for (const record of records) {
+    for (const [topicPartition, records] of Object.entries(parsed.records)) {
+      for (const raw of records) {
+        const checked = mskRecordSchema.safeParse(raw);
+        if (!checked.success) {
+          summary.deadLetters++;
+          await deadLetters.send({
+            topic: topicPartition,
+            partition: -1,
+            offset: -1,
+            value: JSON.stringify(raw),
+            reason: "not an MSK record",
+          });
+          continue;
+        }
+        const record = checked.data;
         const outcome = await handleOrderPlaced(
           { repository, provider, clock, deadLetters },
           {

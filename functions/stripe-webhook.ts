@@ -3,7 +3,11 @@
  * 200 for everything verified (duplicates and ignored types too); 400 invalid_signature when the
  * signature is missing, wrong or older than 300 seconds; 5xx only when Stripe should retry.
  */
-import { InvalidSignatureError } from "../lib/domain/errors.js";
+import {
+  ConcurrentUpdateError,
+  InvalidSignatureError,
+  TryAgainLaterError,
+} from "../lib/domain/errors.js";
 import { httpHandler, json } from "../lib/http/handler.js";
 import { count, countEvents, logger, METRICS } from "../lib/observability.js";
 import { clock, repository } from "../lib/runtime/storage.js";
@@ -45,6 +49,12 @@ export const handler = httpHandler(
       );
     } catch (error) {
       count(METRICS.webhookRetryRequested);
+      // Only 200 or 5xx for a verified event: contention is "try again", never a 409.
+      if (error instanceof ConcurrentUpdateError) {
+        throw new TryAgainLaterError("The payment is busy; deliver the event again.", {
+          cause: error,
+        });
+      }
       throw error;
     }
     if (outcome.result === "duplicate") count(METRICS.webhookDuplicate);

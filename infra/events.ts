@@ -188,7 +188,10 @@ function createOrderPlacedConsumer(settings: StageSettings, storage: Storage, se
               minimumPollers: kafka.pollers.minimum,
               maximumPollers: kafka.pollers.maximum,
             },
-            maximumRetryAttempts: 5,
+            // Retry until it succeeds: the handler sets records that can never succeed aside
+            // itself, so a failing batch means DynamoDB or Stripe is down, and giving up would
+            // leave valid orders without a payment. The on-failure queue stays as a last resort.
+            maximumRetryAttempts: -1,
             bisectBatchOnFunctionError: true,
             destinationConfig: { onFailure: { destinationArn: dlq.arn } },
           },

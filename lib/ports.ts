@@ -20,7 +20,9 @@ export type InsertPaymentResult =
   /** The order already belongs to a payment (maybe this very one, written by an earlier try). */
   | { inserted: false; reason: "order_taken"; existingPaymentId: string }
   /** A payment with this id exists for another order (an Idempotency-Key reused after its window). */
-  | { inserted: false; reason: "payment_id_taken" };
+  | { inserted: false; reason: "payment_id_taken" }
+  /** A concurrent transaction got in the way and the order is still free: try again. */
+  | { inserted: false; reason: "conflict" };
 
 export type ReserveRefundResult =
   | { outcome: "reserved"; refund: Refund }
@@ -76,7 +78,7 @@ export interface PaymentRepository {
   /** Ids of payments whose reconciliation look is due at `now`, oldest due first. */
   dueForReconciliation(now: string, limit: number): Promise<string[]>;
   /** Schedules the next reconciliation look at `nextAt`, or takes the payment off the list. */
-  setWatch(paymentId: string, nextAt: string | undefined): Promise<void>;
+  setWatch(paymentId: string, nextAt: string | undefined, readVersion: number): Promise<void>;
   listRefunds(paymentId: string): Promise<Refund[]>;
   /** Writes a change (payment, history, outbox, refund records, Stripe event id), all or nothing. */
   applyChange(plan: ChangePlan): Promise<ApplyChangeResult>;

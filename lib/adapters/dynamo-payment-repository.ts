@@ -104,20 +104,32 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return Items.map((item) => str(item, "pk").replace(/^PAYMENT#/, ""));
   }
 
-  async setWatch(paymentId: string, nextAt: string | undefined): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: paymentPk(paymentId), sk: PAYMENT_SK },
-        ...(nextAt === undefined
-          ? { UpdateExpression: "REMOVE watch, watchAt" }
-          : {
-              UpdateExpression: "SET watch = :open, watchAt = :at",
-              ExpressionAttributeValues: { ":open": "open", ":at": nextAt },
-            }),
-        ConditionExpression: "attribute_exists(pk)",
-      }),
-    );
+  async setWatch(
+    paymentId: string,
+    nextAt: string | undefined,
+    readVersion: number,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: paymentPk(paymentId), sk: PAYMENT_SK },
+          ...(nextAt === undefined
+            ? {
+                UpdateExpression: "REMOVE watch, watchAt",
+                ExpressionAttributeValues: { ":v": readVersion },
+              }
+            : {
+                UpdateExpression: "SET watch = :open, watchAt = :at",
+                ExpressionAttributeValues: { ":open": "open", ":at": nextAt, ":v": readVersion },
+              }),
+          ConditionExpression: "version = :v",
+        }),
+      );
+    } catch (error) {
+      // The payment changed since it was read; that write set its own watch. Leave it.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async listRefunds(paymentId: string): Promise<Refund[]> {
@@ -207,6 +219,13 @@ export class DynamoPaymentRepository implements PaymentRepository {
             return { inserted: false, reason: "order_taken", existingPaymentId: existing };
         }
         if (conditionFailedAt(error, 1)) return { inserted: false, reason: "payment_id_taken" };
+        // Another transaction on the same items at the same moment: the lock may now be taken.
+        if (error.CancellationReasons?.some((r) => r.Code === "TransactionConflict")) {
+          const existing = await this.paymentIdForOrder(payment.orderId);
+          return existing === undefined
+            ? { inserted: false, reason: "conflict" }
+            : { inserted: false, reason: "order_taken", existingPaymentId: existing };
+        }
       }
       throw error;
     }
@@ -325,6 +344,20 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 
   async releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void> {
+    // A concurrent write to the payment cancels the transaction without harm: try again.
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.releaseOnce(refund, status, now);
+      if (outcome === "done") return;
+      if (attempt >= 10) throw new Error(`could not release refund ${refund.id}: kept conflicting`);
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
+  }
+
+  private async releaseOnce(
+    refund: Refund,
+    status: RefundStatus,
+    now: string,
+  ): Promise<"done" | "conflict"> {
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -357,9 +390,13 @@ export class DynamoPaymentRepository implements PaymentRepository {
           ],
         }),
       );
+      return "done";
     } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
       // Already released or settled by someone else: releasing twice must change nothing.
-      if (error instanceof TransactionCanceledException && conditionFailedAt(error, 0)) return;
+      if (conditionFailedAt(error, 0)) return "done";
+      if (error.CancellationReasons?.some((r) => r.Code === "TransactionConflict"))
+        return "conflict";
       throw error;
     }
   }
@@ -558,9 +595,9 @@ function outboxItem(payment: Payment, version: number, index: number, event: Out
     event,
     createdAt: event.occurredAt,
     watch: OUTBOX_WATCH,
-    watchAt: new Date(
-      Date.parse(event.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000,
-    ).toISOString(),
+    // Unique and in the order the events happened (ties of one transaction broken by version and
+    // position), so the sweeper publishes an order's events in order.
+    watchAt: `${new Date(Date.parse(event.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${index}`,
   };
 }
 

@@ -16,7 +16,12 @@ function failureOf(
 export function intentFact(pi: Stripe.PaymentIntent, at: number): IntentFact {
   const failure = failureOf(pi.last_payment_error);
   const charge = pi.latest_charge ?? pi.last_payment_error?.charge;
-  const attemptId = charge === null || charge === undefined ? undefined : typeof charge === "string" ? charge : charge.id;
+  const attemptId =
+    charge === null || charge === undefined
+      ? undefined
+      : typeof charge === "string"
+        ? charge
+        : charge.id;
   return {
     ...(attemptId === undefined ? {} : { attemptId }),
     kind: "intent",

@@ -82,6 +82,17 @@ function translate(error: unknown): never {
       },
     );
   }
+  if (
+    error instanceof Stripe.errors.StripeAuthenticationError ||
+    error instanceof Stripe.errors.StripePermissionError
+  ) {
+    // Our key is wrong or lacks a permission: a fault of this deployment, not of the request.
+    // Retryable once it is fixed, so never a reason to set an order aside.
+    count(METRICS.stripeError);
+    throw new ProviderUnavailableError("The payment provider refused our credentials.", false, {
+      cause: error,
+    });
+  }
   if (error instanceof Stripe.errors.StripeIdempotencyError) {
     throw new IdempotencyKeyReusedError("This Idempotency-Key was used with a different request.", {
       cause: error,

@@ -140,3 +140,8 @@ export class CaptureExceedsAuthorizedError extends DomainError {
     });
   }
 }
+
+/** Too busy to apply this now, and safe to send again (a webhook Stripe will redeliver). */
+export class TryAgainLaterError extends DomainError {
+  readonly code = "try_again_later";
+}

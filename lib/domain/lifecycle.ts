@@ -287,7 +287,8 @@ export function changesBetween(before: Payment, after: Payment, refundId?: strin
     out.push({ status: "captured", event: "payment.captured" });
   }
   // A refund that arrived before the capture was counted silently then; it is announced now.
-  const refundedMore = after.amountRefunded > before.amountRefunded || (enteringCaptured && after.amountRefunded > 0);
+  const refundedMore =
+    after.amountRefunded > before.amountRefunded || (enteringCaptured && after.amountRefunded > 0);
   if (refundedMore && to !== "captured") {
     out.push({
       status: to,

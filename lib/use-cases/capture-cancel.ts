@@ -57,14 +57,17 @@ export async function capturePayment(
       (await deps.provider.retrieveIntent(payment.stripePaymentIntentId)).fact,
     );
   }
-  if (payment.status !== "authorized") {
+  // Captured already: maybe by this very request, whose answer was lost. Stripe knows: the same
+  // idempotency key replays that capture, any other is refused (and answered 409 below).
+  const maybeOurs = payment.captureMethod === "manual" && CAPTURED.has(payment.status);
+  if (payment.status !== "authorized" && !maybeOurs) {
     throw new PaymentNotCapturableError(
       `Only an authorized payment can be captured; this one is ${payment.status}.`,
     );
   }
   const authorized =
     payment.lifecycle.amountCapturable > 0 ? payment.lifecycle.amountCapturable : payment.amount;
-  if (input.amount !== undefined && input.amount > authorized)
+  if (!maybeOurs && input.amount !== undefined && input.amount > authorized)
     throw new CaptureExceedsAuthorizedError(authorized);
   try {
     const fact = await deps.provider.capturePaymentIntent(
@@ -85,6 +88,7 @@ export async function capturePayment(
 }
 
 const CANCELABLE = new Set(["initiated", "processing", "failed", "authorized"]);
+const CAPTURED = new Set(["captured", "partially_refunded", "refunded"]);
 
 /** Cancels a payment that is not captured: its PaymentIntent can then never be paid. */
 export async function cancelPayment(
@@ -92,7 +96,8 @@ export async function cancelPayment(
   input: { paymentId: string; operationId: string },
 ): Promise<Payment> {
   const payment = await load(deps, input.paymentId);
-  if (!CANCELABLE.has(payment.status)) {
+  // Canceled already: maybe by this very request (its answer lost); Stripe's idempotency knows.
+  if (!CANCELABLE.has(payment.status) && payment.status !== "canceled") {
     throw new PaymentNotCancelableError(`A ${payment.status} payment cannot be canceled.`);
   }
   try {

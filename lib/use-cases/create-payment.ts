@@ -10,8 +10,13 @@
  *
  * The client secret is handed back to the caller and never written anywhere.
  */
-import { randomUUID } from "node:crypto";
-import { IdempotencyKeyReusedError, OrderAlreadyHasPaymentError } from "../domain/errors.js";
+import { randomInt, randomUUID } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  ConcurrentUpdateError,
+  IdempotencyKeyReusedError,
+  OrderAlreadyHasPaymentError,
+} from "../domain/errors.js";
 import { paymentEvent } from "../domain/events.js";
 import { type ChangeSource, newPayment, type Payment } from "../domain/payment.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
@@ -81,11 +86,20 @@ export async function createPayment(
     stripePaymentIntentId: intent.id,
     now,
   });
-  const result = await repository.insertNew(
-    payment,
-    input.source,
-    paymentEvent("payment.initiated", payment, randomUUID(), now),
-  );
+  const event = paymentEvent("payment.initiated", payment, randomUUID(), now);
+  let result = await repository.insertNew(payment, input.source, event);
+  for (
+    let attempt = 1;
+    result.inserted === false && result.reason === "conflict" && attempt < 5;
+    attempt++
+  ) {
+    await delay(randomInt(5, 25 * attempt));
+    result = await repository.insertNew(payment, input.source, event);
+  }
+  if (result.inserted === false && result.reason === "conflict") {
+    // Still contended: the caller retries with the same key, which reaches the same PaymentIntent.
+    throw new ConcurrentUpdateError("The order is being paid by another request right now; retry.");
+  }
   if (result.inserted) return { payment, created: true, clientSecret: intent.clientSecret };
   if (result.reason === "order_taken" && result.existingPaymentId === paymentId)
     return await existing(deps, input);

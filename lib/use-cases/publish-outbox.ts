@@ -31,17 +31,22 @@ export interface SweepSummary {
   failed: number;
 }
 
-/** Publishes outbox items the stream did not deliver in time, oldest first; stops at a failure. */
+/**
+ * Publishes outbox items the stream did not deliver in time, oldest first. After a failure the
+ * order's later items wait (its events stay in order) but other orders' items still go: one event
+ * that cannot be published must not hold up everyone's.
+ */
 export async function sweepOutbox(deps: PublishDeps, limit: number): Promise<SweepSummary> {
   const summary: SweepSummary = { published: 0, failed: 0 };
+  const blocked = new Set<string>();
   for (const item of await deps.outbox.due(deps.clock.now(), limit)) {
+    if (blocked.has(item.partitionKey)) continue;
     try {
       await publishItem(deps, item);
       summary.published++;
     } catch {
-      // The broker is still away: the rest waits for the next sweep, in order.
       summary.failed++;
-      break;
+      blocked.add(item.partitionKey);
     }
   }
   return summary;

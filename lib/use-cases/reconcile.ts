@@ -97,9 +97,10 @@ async function reconcileOne(
     await deps.repository.setWatch(
       paymentId,
       new Date(Date.parse(now) + Math.min(quietMs, 86_400_000)).toISOString(),
+      after.version,
     );
   } else {
-    await deps.repository.setWatch(paymentId, undefined);
+    await deps.repository.setWatch(paymentId, undefined, after.version);
   }
   return { changed: outcome.result === "applied" || released > 0, released };
 }

@@ -65,8 +65,11 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
     const certainNothingHappened =
       error instanceof ProviderRejectedError ||
       (error instanceof ProviderUnavailableError && !error.mayHaveExecuted);
-    if (certainNothingHappened)
-      await deps.repository.releaseRefund(held, "failed", deps.clock.now());
+    if (certainNothingHappened) {
+      // The caller must learn Stripe's answer even if the release fails (reconciliation then
+      // releases the refund later), so a release failure never replaces it.
+      await deps.repository.releaseRefund(held, "failed", deps.clock.now()).catch(() => undefined);
+    }
     if (error instanceof ProviderRejectedError) {
       if (error.providerCode === "amount_too_large") throw new RefundExceedsRemainingError(0);
       throw new PaymentNotRefundableError(

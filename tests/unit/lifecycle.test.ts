@@ -70,11 +70,19 @@ describe("applyFact, in order", () => {
   it("the same failed attempt seen again later (a re-fetch) is not a new failure", () => {
     const failure = { failure: declined("insufficient_funds"), attemptId: "ch_1" };
     const first = run(base(), [intent(10, "requires_payment_method", failure)]);
-    const again = run(first.payment, [intent(500, "requires_payment_method", failure), intent(900, "requires_payment_method", failure)]);
+    const again = run(first.payment, [
+      intent(500, "requires_payment_method", failure),
+      intent(900, "requires_payment_method", failure),
+    ]);
     expect(again.events).toEqual([]);
     expect(again.history).toEqual([]);
     // A new attempt (another charge) that fails again is a new failure.
-    const retried = run(first.payment, [intent(600, "requires_payment_method", { failure: declined("generic_decline"), attemptId: "ch_2" })]);
+    const retried = run(first.payment, [
+      intent(600, "requires_payment_method", {
+        failure: declined("generic_decline"),
+        attemptId: "ch_2",
+      }),
+    ]);
     expect(retried.events).toEqual(["payment.failed"]);
   });
 
