@@ -270,6 +270,18 @@ describe("reconciliation", () => {
     ).not.toContain(id);
   });
 
+  it("looking again at a failed payment publishes nothing new", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_chargeDeclinedInsufficientFunds");
+    expect((await read(id)).status).toBe("failed");
+    for (let look = 0; look < 3; look++) {
+      const summary = await reconcile();
+      expect(summary.failed).toBe(0);
+    }
+    expect(await outboxTypes(id)).toEqual(["payment.initiated", "payment.failed"]);
+    expect((await historyOf(id)).map((h) => h.status)).toEqual(["initiated", "failed"]);
+  });
+
   it("a refund whose webhooks were dropped is settled from Stripe's refund list", async () => {
     const { id, pi } = await create();
     await confirm(pi, "pm_card_visa");
