@@ -50,11 +50,6 @@ export const deadLetterSettings = z.object({
   SQS_ENDPOINT: z.url().optional(),
 });
 
-export type StorageConfig = z.infer<typeof storageSettings>;
-export type StripeConfig = z.infer<typeof stripeSettings>;
-export type KafkaConfig = z.infer<typeof kafkaSettings>;
-export type Config = StorageConfig & StripeConfig;
-
 export class ConfigError extends Error {}
 
 /** Parses `env` with `schema`; throws ConfigError("configuration NAME: problem") for the first bad setting. */
@@ -71,6 +66,8 @@ export function parseSettings<S extends z.ZodType>(
 }
 
 /** The storage and Stripe settings (the HTTP functions, the webhook, reconciliation). */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+export function parseConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): z.output<typeof storageSettings> & z.output<typeof stripeSettings> {
   return parseSettings(storageSettings.extend(stripeSettings.shape), env);
 }
