@@ -3,7 +3,6 @@
  * 200 for everything verified (duplicates and ignored types too); 400 invalid_signature when the
  * signature is missing, wrong or older than 300 seconds; 5xx only when Stripe should retry.
  */
-import type Stripe from "stripe";
 import {
   ConcurrentUpdateError,
   InvalidSignatureError,
@@ -12,7 +11,7 @@ import {
 import { httpHandler, json } from "../lib/http/handler.js";
 import { count, countEvents, logger, METRICS } from "../lib/observability.js";
 import { clock, repository } from "../lib/runtime/storage.js";
-import { provider, stripeClient, stripeConfig } from "../lib/runtime/stripe.js";
+import { provider, stripe, stripeConfig } from "../lib/runtime/stripe.js";
 import { handleStripeEvent } from "../lib/use-cases/handle-stripe-event.js";
 
 const TOLERANCE_SECONDS = 300;
@@ -29,8 +28,7 @@ export const handler = httpHandler(
         : event.isBase64Encoded
           ? Buffer.from(event.body, "base64")
           : event.body;
-    const stripe = await stripeClient();
-    let stripeEvent: Stripe.Event;
+    let stripeEvent: ReturnType<typeof stripe.webhooks.constructEvent>;
     try {
       if (signature === undefined) throw new Error("no Stripe-Signature header");
       stripeEvent = stripe.webhooks.constructEvent(raw, signature, secret, TOLERANCE_SECONDS);
