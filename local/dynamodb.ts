@@ -9,9 +9,8 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
   type AttributeDefinition,
@@ -31,6 +30,7 @@ import {
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { tables } from "../infra/tables.js";
+import { forwardLines, freePort } from "./child-process.js";
 
 export interface LocalDynamoDb {
   /** e.g. `http://127.0.0.1:41234`; pass it as `endpoint` to a DynamoDB client. */
@@ -286,25 +286,6 @@ async function describeTable(
     if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
   }
-}
-
-/** A port that was free a moment ago, found by binding port 0 on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : undefined;
-      server.close(() => (port ? resolve(port) : reject(new Error("no free port found"))));
-    });
-  });
-}
-
-function forwardLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", onLine);
 }
 
 /**

@@ -17,12 +17,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
+import { forwardLines, freePort } from "./child-process.js";
 
 export interface LocalKafka {
   /** `127.0.0.1:<port>`, for kafkajs' `brokers: [brokers]`. */
@@ -417,23 +417,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message || error.name : String(error);
-}
-
-/** A port that was free a moment ago, found by binding port 0 on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : undefined;
-      server.close(() => (port ? resolve(port) : reject(new Error("no free port found"))));
-    });
-  });
-}
-
-function forwardLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", onLine);
 }

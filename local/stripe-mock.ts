@@ -16,8 +16,8 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { forwardLines } from "./child-process.js";
 
 export interface StripeMock {
   /** e.g. `http://127.0.0.1:41234`; pass it as the SDK's host/port (or `apiBase`). */
@@ -188,11 +188,6 @@ export async function startStripeMock(options: StartStripeMockOptions = {}): Pro
   const url = `http://127.0.0.1:${port}`;
   log?.(`stripe-mock ${version} ready on ${url} after ${Date.now() - started} ms`);
   return { url, port, specPath, version, stop };
-}
-
-function forwardLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on("line", onLine);
 }
 
 /**
