@@ -8,7 +8,7 @@
  * transaction, so every poll asks for a fresh iterator after the last sequence number handled.
  */
 
-import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   type _Record,
   DescribeStreamCommand,
@@ -119,6 +119,25 @@ export async function startStreamPoller(options: {
   let idleWaiters: (() => void)[] = [];
   let running: Promise<void> | undefined;
 
+  /**
+   * moto shows a cancelled transaction's writes to a shard iterator made before the cancel (a
+   * moto bug; DynamoDB never streams them). An INSERT whose item is not in the table is such a
+   * phantom, unless the item was deleted since, which our outbox items never are while fresh.
+   */
+  async function isPhantom(record: _Record): Promise<boolean> {
+    const keys = record.dynamodb?.Keys;
+    if (record.eventName !== "INSERT" || keys === undefined) return false;
+    const key = Object.fromEntries(
+      Object.entries(keys).flatMap(([name, value]) =>
+        value.S === undefined ? [] : [[name, { S: value.S }]],
+      ),
+    );
+    const { Item } = await dynamo.send(
+      new GetItemCommand({ TableName: options.tableName, Key: key, ConsistentRead: true }),
+    );
+    return Item === undefined;
+  }
+
   async function pollShard(shardId: string): Promise<{ handled: number; failed: boolean }> {
     const after = positions.get(shardId);
     const { ShardIterator } = await streams.send(
@@ -135,8 +154,24 @@ export async function startStreamPoller(options: {
       new GetRecordsCommand({ ShardIterator, Limit: options.batchSize ?? 25 }),
     );
     if (Records.length === 0) return { handled: 0, failed: false };
+    const real: _Record[] = [];
+    for (const record of Records) {
+      if (await isPhantom(record)) {
+        options.log?.(
+          `stream: dropped a record of a cancelled transaction (moto) ${record.eventID ?? ""}`,
+        );
+        continue;
+      }
+      real.push(record);
+    }
+    if (real.length === 0) {
+      // Only phantoms: move past them.
+      const last = Records.at(-1)?.dynamodb?.SequenceNumber;
+      if (last !== undefined) positions.set(shardId, last);
+      return { handled: Records.length, failed: false };
+    }
     const event: DynamoDBStreamEvent = {
-      Records: Records.map((r) => toLambdaRecord(r, streamArn ?? "")),
+      Records: real.map((r) => toLambdaRecord(r, streamArn ?? "")),
     };
     let response: DynamoDBBatchResponse | undefined;
     try {
