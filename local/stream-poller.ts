@@ -98,6 +98,29 @@ function context(): Context {
   };
 }
 
+/**
+ * moto shows a cancelled transaction's writes to a shard iterator made before the cancel (a moto
+ * bug; DynamoDB never streams them). An INSERT whose item is not in the table is such a phantom,
+ * unless the item was deleted since, which our outbox items never are while fresh.
+ */
+export async function isPhantomRecord(
+  dynamo: DynamoDBClient,
+  tableName: string,
+  record: _Record,
+): Promise<boolean> {
+  const keys = record.dynamodb?.Keys;
+  if (record.eventName !== "INSERT" || keys === undefined) return false;
+  const key = Object.fromEntries(
+    Object.entries(keys).flatMap(([name, value]) =>
+      value.S === undefined ? [] : [[name, { S: value.S }]],
+    ),
+  );
+  const { Item } = await dynamo.send(
+    new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+  );
+  return Item === undefined;
+}
+
 export async function startStreamPoller(options: {
   endpoint: string;
   tableName: string;
@@ -119,24 +142,7 @@ export async function startStreamPoller(options: {
   let idleWaiters: (() => void)[] = [];
   let running: Promise<void> | undefined;
 
-  /**
-   * moto shows a cancelled transaction's writes to a shard iterator made before the cancel (a
-   * moto bug; DynamoDB never streams them). An INSERT whose item is not in the table is such a
-   * phantom, unless the item was deleted since, which our outbox items never are while fresh.
-   */
-  async function isPhantom(record: _Record): Promise<boolean> {
-    const keys = record.dynamodb?.Keys;
-    if (record.eventName !== "INSERT" || keys === undefined) return false;
-    const key = Object.fromEntries(
-      Object.entries(keys).flatMap(([name, value]) =>
-        value.S === undefined ? [] : [[name, { S: value.S }]],
-      ),
-    );
-    const { Item } = await dynamo.send(
-      new GetItemCommand({ TableName: options.tableName, Key: key, ConsistentRead: true }),
-    );
-    return Item === undefined;
-  }
+  const isPhantom = (record: _Record) => isPhantomRecord(dynamo, options.tableName, record);
 
   async function pollShard(shardId: string): Promise<{ handled: number; failed: boolean }> {
     const after = positions.get(shardId);
