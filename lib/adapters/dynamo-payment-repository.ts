@@ -231,14 +231,16 @@ export class DynamoPaymentRepository implements PaymentRepository {
     }
   }
 
-  async get(paymentId: string): Promise<Payment | undefined> {
+  /** One item by its keys, read consistently (every read here must see the latest write). */
+  private async item(pk: string, sk: string): Promise<Item | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: paymentPk(paymentId), sk: PAYMENT_SK },
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
     );
+    return Item;
+  }
+
+  async get(paymentId: string): Promise<Payment | undefined> {
+    const Item = await this.item(paymentPk(paymentId), PAYMENT_SK);
     return Item === undefined ? undefined : toPayment(Item);
   }
 
@@ -266,24 +268,12 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 
   async paymentIdForOrder(orderId: string): Promise<string | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: orderPk(orderId), sk: "ORDER" },
-        ConsistentRead: true,
-      }),
-    );
+    const Item = await this.item(orderPk(orderId), "ORDER");
     return Item === undefined ? undefined : str(Item, "paymentId");
   }
 
   async getRefund(paymentId: string, refundId: string): Promise<Refund | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: paymentPk(paymentId), sk: refundSk(refundId) },
-        ConsistentRead: true,
-      }),
-    );
+    const Item = await this.item(paymentPk(paymentId), refundSk(refundId));
     return Item === undefined ? undefined : toRefund(Item);
   }
 
@@ -444,24 +434,12 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 
   async paymentIdForIntent(paymentIntentId: string): Promise<string | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: intentPk(paymentIntentId), sk: "INTENT" },
-        ConsistentRead: true,
-      }),
-    );
+    const Item = await this.item(intentPk(paymentIntentId), "INTENT");
     return Item === undefined ? undefined : str(Item, "paymentId");
   }
 
   async hasAppliedStripeEvent(eventId: string): Promise<boolean> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: stripeEventPk(eventId), sk: "EVENT" },
-        ConsistentRead: true,
-      }),
-    );
+    const Item = await this.item(stripeEventPk(eventId), "EVENT");
     return Item !== undefined;
   }
 
