@@ -9,7 +9,6 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -30,7 +29,7 @@ import {
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
 import { tables } from "../infra/tables.js";
-import { forwardLines, freePort } from "./child-process.js";
+import { forwardLines, freePort, superviseChild } from "./child-process.js";
 
 export interface LocalDynamoDb {
   /** e.g. `http://127.0.0.1:41234`; pass it as `endpoint` to a DynamoDB client. */
@@ -106,39 +105,13 @@ export async function startLocalDynamoDb(
     log?.(line);
   });
   // Neither the child nor its pipes keep the event loop alive; the exit hook kills the child.
-  child.unref();
-  for (const stream of [child.stdin, child.stdout, child.stderr]) {
-    if (stream instanceof Socket) stream.unref();
-  }
-  const killOnExit = () => {
-    child.kill("SIGKILL");
-  };
-  process.on("exit", killOnExit);
-
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = { code, signal };
-      process.off("exit", killOnExit);
-      resolve();
-    });
-  });
-  let spawnError: Error | undefined;
-  child.once("error", (error) => {
-    spawnError = error;
-  });
-
-  const stop = async (): Promise<void> => {
-    if (exited || spawnError || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-    await exitPromise;
-    clearTimeout(timer);
-  };
+  const supervised = superviseChild(child, STOP_GRACE_MS);
+  const stop = () => supervised.stop();
 
   const started = Date.now();
   try {
     await waitUntilReady(endpoint, () => {
+      const { exit: exited, spawnError } = supervised.ended();
       if (spawnError) return { failed: `could not start ${venvPython}: ${spawnError.message}` };
       if (exited) return { failed: `moto exited (code ${exited.code}, signal ${exited.signal})` };
       return { listening };

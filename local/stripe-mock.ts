@@ -14,10 +14,9 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { forwardLines } from "./child-process.js";
+import { forwardLines, superviseChild } from "./child-process.js";
 
 export interface StripeMock {
   /** e.g. `http://127.0.0.1:41234`; pass it as the SDK's host/port (or `apiBase`). */
@@ -140,41 +139,14 @@ export async function startStripeMock(options: StartStripeMockOptions = {}): Pro
   forwardLines(child.stderr, remember);
 
   // Neither the child nor its pipes keep the event loop alive; the exit hook kills the child.
-  child.unref();
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream instanceof Socket) stream.unref();
-  }
-  const killOnExit = () => {
-    child.kill("SIGKILL");
-  };
-  process.on("exit", killOnExit);
-
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = { code, signal };
-      process.off("exit", killOnExit);
-      resolve();
-    });
-  });
-  let spawnError: Error | undefined;
-  child.once("error", (error) => {
-    spawnError = error;
-    process.off("exit", killOnExit);
-  });
-
-  const stop = async (): Promise<void> => {
-    if (exited || spawnError || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-    await exitPromise;
-    clearTimeout(timer);
-  };
+  const supervised = superviseChild(child, STOP_GRACE_MS);
+  const stop = () => supervised.stop();
 
   const started = Date.now();
   let port: number;
   try {
     port = await waitUntilReady(options.readyTimeoutMs ?? READY_TIMEOUT_MS, () => {
+      const { exit: exited, spawnError } = supervised.ended();
       if (spawnError) return { failed: `could not start ${binary}: ${spawnError.message}` };
       if (exited) return { failed: `exited (code ${exited.code}, signal ${exited.signal})` };
       return { port: announcedPort };
