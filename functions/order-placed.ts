@@ -12,14 +12,17 @@ import { mskEventSchema, mskRecordSchema } from "../lib/domain/msk.js";
 import { count, logger, METRICS, metrics } from "../lib/observability.js";
 import { clock, repository, storageConfig } from "../lib/runtime/storage.js";
 import { provider } from "../lib/runtime/stripe.js";
+import { traceAwsClient } from "../lib/tracing.js";
 import { handleOrderPlaced } from "../lib/use-cases/order-placed.js";
 
 const dlq = parseSettings(deadLetterSettings, process.env);
 const deadLetters = new SqsDeadLetters(
-  new SQSClient({
-    region: storageConfig.AWS_REGION,
-    ...(dlq.SQS_ENDPOINT === undefined ? {} : { endpoint: dlq.SQS_ENDPOINT }),
-  }),
+  traceAwsClient(
+    new SQSClient({
+      region: storageConfig.AWS_REGION,
+      ...(dlq.SQS_ENDPOINT === undefined ? {} : { endpoint: dlq.SQS_ENDPOINT }),
+    }),
+  ),
   dlq.ORDER_PLACED_DLQ_URL,
 );
 

@@ -21,6 +21,7 @@ import {
 } from "../domain/errors.js";
 import { logger, metrics, redact } from "../observability.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../schemas.js";
+import { tracingMiddleware } from "../tracing.js";
 import { problemFromError } from "./problem.js";
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -93,6 +94,8 @@ export function httpHandler(
   stack.use(
     injectLambdaContext(logger, { correlationIdPath: "requestContext.requestId", resetKeys: true }),
   );
+  // With tracing on (lib/tracing.ts): the handler's subsegment, without the response.
+  if (tracingMiddleware !== undefined) stack.use(tracingMiddleware);
   if (mode === "optional") {
     stack.use({
       before: async (request) => {

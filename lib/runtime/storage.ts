@@ -6,15 +6,18 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoPaymentRepository } from "../adapters/dynamo-payment-repository.js";
 import { parseSettings, storageSettings } from "../config.js";
 import { systemClock } from "../ports.js";
+import { traceAwsClient } from "../tracing.js";
 
 export const storageConfig = parseSettings(storageSettings, process.env);
 
-export const dynamoClient = new DynamoDBClient({
-  region: storageConfig.AWS_REGION,
-  ...(storageConfig.DYNAMODB_ENDPOINT === undefined
-    ? {}
-    : { endpoint: storageConfig.DYNAMODB_ENDPOINT }),
-});
+export const dynamoClient = traceAwsClient(
+  new DynamoDBClient({
+    region: storageConfig.AWS_REGION,
+    ...(storageConfig.DYNAMODB_ENDPOINT === undefined
+      ? {}
+      : { endpoint: storageConfig.DYNAMODB_ENDPOINT }),
+  }),
+);
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });
