@@ -16,9 +16,12 @@ import type { Secrets } from "./secrets.js";
 import type { Storage } from "./storage.js";
 
 /** Environment every function needs: the table names (a link alone does not set env vars). */
-export function tableEnvironment(storage: Storage): Record<string, $util.Input<string>> {
+export function tableEnvironment(
+  settings: StageSettings,
+  storage: Storage,
+): Record<string, $util.Input<string>> {
   return {
-    ...baseEnvironment,
+    ...baseEnvironment(settings),
     PAYMENTS_TABLE: storage.payments.name,
     IDEMPOTENCY_TABLE: storage.idempotency.name,
   };
@@ -33,16 +36,15 @@ function routeHandler(
 ): sst.aws.FunctionArgs {
   const webhook = route.auth === "none";
   return {
-    ...functionDefaults,
+    ...functionDefaults(settings),
     handler: handlerPath(route.handler),
     memory: `${route.memoryMb} MB`,
     timeout: `${route.timeoutSeconds} seconds`,
-    logging: { format: "json", retention: settings.logRetention },
     // Every handler builds the Stripe client at cold start; only the webhook checks signatures.
     link: webhook
       ? [secrets.stripeSecretKey, secrets.stripeWebhookSecret]
       : [secrets.stripeSecretKey],
-    environment: tableEnvironment(storage),
+    environment: tableEnvironment(settings, storage),
   };
 }
 

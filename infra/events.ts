@@ -79,13 +79,12 @@ function createOutboxPublisher(settings: StageSettings, storage: Storage) {
   const dlq = deadLetterQueue("OutboxDlq");
   const producer = kafkaProducer(settings.kafka);
   const publisher = new sst.aws.Function("PublishOutbox", {
-    ...functionDefaults,
+    ...functionDefaults(settings),
     handler: handlerPath("publish-outbox"),
     memory: "512 MB",
     timeout: "60 seconds",
-    logging: { format: "json", retention: settings.logRetention },
     link: [storage.payments],
-    environment: { ...tableEnvironment(storage), ...producer.environment },
+    environment: { ...tableEnvironment(settings, storage), ...producer.environment },
     permissions: [
       {
         actions: [
@@ -125,24 +124,23 @@ function createOrderPlacedConsumer(settings: StageSettings, storage: Storage, se
   const kafka = settings.kafka;
   const arns = kafka === undefined ? undefined : kafkaResourceArns(kafka.clusterArn);
   const consumer = new sst.aws.Function("OrderPlaced", {
-    ...functionDefaults,
+    ...functionDefaults(settings),
     handler: handlerPath("order-placed"),
     memory: "512 MB",
     // Up to 100 records a batch, each possibly a Stripe call.
     timeout: "5 minutes",
-    logging: { format: "json", retention: settings.logRetention },
     // The DLQ link grants sqs:* on it: the handler's own dead letters and the mapping's
     // on-failure records (sent with this role) both go there.
     link: [storage.payments, secrets.stripeSecretKey, dlq],
     environment: {
-      ...tableEnvironment(storage),
+      ...tableEnvironment(settings, storage),
       ORDER_PLACED_DLQ_URL: dlq.url,
       ...(kafka === undefined ? {} : { KAFKA_AUTH: "iam", KAFKA_TOPIC_PREFIX: kafka.topicPrefix }),
     },
     ...(arns === undefined
       ? {}
       : {
-          policies: [MSK_EXECUTION_POLICY],
+          policies: [MSK_EXECUTION_POLICY, ...functionDefaults(settings).policies],
           permissions: [
             {
               actions: [

@@ -51,6 +51,8 @@ export interface StageEntry {
   readonly kafka?: Partial<KafkaSettings>;
   readonly throttling?: ApiThrottling;
   readonly logRetention?: LogRetention;
+  /** X-Ray tracing with Powertools Tracer (lib/tracing.ts); default: on for production-like stages. */
+  readonly tracing?: boolean;
 }
 
 /** The settings of one stage, checked: what the infra files use. */
@@ -62,6 +64,7 @@ export interface StageSettings {
   readonly kafka: KafkaSettings | undefined;
   readonly throttling: ApiThrottling;
   readonly logRetention: LogRetention;
+  readonly tracing: boolean;
 }
 
 /**
@@ -200,6 +203,7 @@ export function settingsFor(
     kafka,
     throttling: entry.throttling ?? DEV_THROTTLING,
     logRetention: entry.logRetention ?? (production ? "1 year" : "1 week"),
+    tracing: entry.tracing ?? production,
   };
 }
 
@@ -243,12 +247,25 @@ export function logicalName(handler: string): string {
     .join("");
 }
 
-/** What every function shares (SST `FunctionArgs`, spread into each). */
-export const functionDefaults = {
-  runtime: "nodejs24.x",
-  architecture: "arm64",
-  nodejs: { format: "esm", minify: true, sourcemap: true },
-} as const;
+/** AWS's managed policy that lets a function send its trace segments to X-Ray. */
+export const XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess";
+
+/**
+ * What every function shares (SST `FunctionArgs`, spread into each): runtime, architecture, the
+ * bundle, JSON logs with the stage's retention and, with the stage's `tracing` on, X-Ray (tracing
+ * mode Active, the X-Ray write policy). A function with policies of its own lists them with
+ * these (`[...own, ...functionDefaults(settings).policies]`).
+ */
+export function functionDefaults(settings: Pick<StageSettings, "logRetention" | "tracing">) {
+  return {
+    runtime: "nodejs24.x",
+    architecture: "arm64",
+    nodejs: { format: "esm", minify: true, sourcemap: true },
+    logging: { format: "json", retention: settings.logRetention },
+    policies: settings.tracing ? [XRAY_WRITE_POLICY] : [],
+    ...(settings.tracing ? { transform: { function: { tracingConfig: { mode: "Active" } } } } : {}),
+  } as const;
+}
 
 /** The handler path SST builds: `functions/<name>.ts`, export `handler`. */
 export function handlerPath(name: string): string {
@@ -256,8 +273,11 @@ export function handlerPath(name: string): string {
 }
 
 /**
- * Environment every function gets besides the table names. No `--enable-source-maps`: SST keeps
- * the maps out of the deployed bundle (it uploads them for its console), so the flag would map
- * nothing, and with maps beside the bundle it costs 34 to 61 ms of cold start (npm run bench).
+ * Environment every function gets besides the table names: whether lib/tracing.ts loads the
+ * Tracer. No `--enable-source-maps`: SST keeps the maps out of the deployed bundle (it uploads
+ * them for its console), so the flag would map nothing, and with maps beside the bundle it costs
+ * 34 to 61 ms of cold start (npm run bench).
  */
-export const baseEnvironment: Readonly<Record<string, string>> = {};
+export function baseEnvironment(settings: Pick<StageSettings, "tracing">): Record<string, string> {
+  return { POWERTOOLS_TRACE_ENABLED: settings.tracing ? "true" : "false" };
+}

@@ -15,18 +15,15 @@ export const RECONCILE_SCHEDULE = "rate(5 minutes)";
 export const SWEEP_OUTBOX_SCHEDULE = "rate(5 minutes)";
 
 export function createJobs(settings: StageSettings, storage: Storage, secrets: Secrets) {
-  const logging = { format: "json", retention: settings.logRetention } as const;
-
   const reconcile = new sst.aws.CronV2("Reconcile", {
     schedule: RECONCILE_SCHEDULE,
     function: {
-      ...functionDefaults,
+      ...functionDefaults(settings),
       handler: handlerPath("reconcile"),
       memory: "512 MB",
       timeout: "4 minutes",
-      logging,
       link: [storage.payments, secrets.stripeSecretKey],
-      environment: tableEnvironment(storage),
+      environment: tableEnvironment(settings, storage),
     },
   });
 
@@ -34,13 +31,12 @@ export function createJobs(settings: StageSettings, storage: Storage, secrets: S
   const sweepOutbox = new sst.aws.CronV2("SweepOutbox", {
     schedule: SWEEP_OUTBOX_SCHEDULE,
     function: {
-      ...functionDefaults,
+      ...functionDefaults(settings),
       handler: handlerPath("sweep-outbox"),
       memory: "512 MB",
       timeout: "4 minutes",
-      logging,
       link: [storage.payments],
-      environment: { ...tableEnvironment(storage), ...producer.environment },
+      environment: { ...tableEnvironment(settings, storage), ...producer.environment },
       permissions: producer.permissions,
       ...(producer.vpc === undefined ? {} : { vpc: producer.vpc }),
     },

@@ -111,7 +111,55 @@ function handlerPaths(evaluation: Evaluation): string[] {
   ].map(asString);
 }
 
+/** The FunctionArgs of every function the app declares: route handlers, functions, cron jobs. */
+function functionArgs(evaluation: Evaluation): unknown[] {
+  return [
+    ...callsOf(apiOf(evaluation), "route").map((c) => c.args[1]),
+    ...resourcesOf(evaluation, "sst.aws.Function").map((r) => r.args),
+    ...resourcesOf(evaluation, "sst.aws.CronV2").map((r) => at(r.args, "function")),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
+
+describe("every function", () => {
+  it("runs Node 24 on arm64 with JSON logs and the stage's retention", () => {
+    for (const [evaluation, retention] of [
+      [dev, "1 week"],
+      [production, "1 year"],
+    ] as const) {
+      const all = functionArgs(evaluation);
+      expect(all.length).toBeGreaterThanOrEqual(routes.length + 4);
+      for (const args of all) {
+        expect(at(args, "runtime")).toBe("nodejs24.x");
+        expect(at(args, "architecture")).toBe("arm64");
+        expect(at(args, "logging")).toEqual({ format: "json", retention });
+      }
+    }
+  });
+
+  it("production traces with X-Ray (Active, write policy, Tracer on); dev does not", () => {
+    for (const args of functionArgs(production)) {
+      const handler = asString(at(args, "handler"));
+      expect(at(args, "transform", "function", "tracingConfig"), handler).toEqual({
+        mode: "Active",
+      });
+      expect(asArray(at(args, "policies")), handler).toContain(
+        "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+      );
+      expect(at(args, "environment", "POWERTOOLS_TRACE_ENABLED"), handler).toBe("true");
+    }
+    // The MSK consumer keeps its own policy next to X-Ray's.
+    const consumer = resource(production, "sst.aws.Function", "OrderPlaced");
+    expect(asArray(at(consumer.args, "policies"))).toHaveLength(2);
+    for (const args of functionArgs(dev)) {
+      const handler = asString(at(args, "handler"));
+      expect(at(args, "transform", "function"), handler).toBeUndefined();
+      expect(asArray(at(args, "policies") ?? []), handler).toEqual([]);
+      expect(at(args, "environment", "POWERTOOLS_TRACE_ENABLED"), handler).toBe("false");
+    }
+  });
+});
 
 describe("stage settings", () => {
   it("production-like stages retain and protect; others remove", () => {
