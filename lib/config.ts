@@ -2,58 +2,65 @@
  * Runtime configuration, parsed once at cold start. A missing or bad value stops the function
  * with one line that names it. Each function parses only the parts it uses.
  */
-import * as z from "zod";
+import * as z from "./zod.js";
+
+/** A whole number of at least `minimum`, given as text (environment variables are strings). */
+const wholeNumber = (minimum: number) => z.coerce.number().check(z.int(), z.minimum(minimum));
 
 /** Every function: where the data is. */
 export const storageSettings = z.object({
-  PAYMENTS_TABLE: z.string().min(1),
-  IDEMPOTENCY_TABLE: z.string().min(1),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
+  PAYMENTS_TABLE: z.string().check(z.minLength(1)),
+  IDEMPOTENCY_TABLE: z.string().check(z.minLength(1)),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), "us-east-1"),
   /** Quiet seconds before reconciliation looks at an open payment or a held refund. */
-  RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(0).default(900),
+  RECONCILE_AFTER_SECONDS: z._default(wholeNumber(0), 900),
   /** Seconds an Idempotency-Key is remembered (24 hours). */
-  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  IDEMPOTENCY_TTL_SECONDS: z._default(wholeNumber(60), 86_400),
 });
 
 /** Functions that call Stripe. */
 export const stripeSettings = z.object({
-  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
-    error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
-  }),
+  STRIPE_SECRET_KEY: z.string().check(
+    z.regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
+      error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
+    }),
+  ),
   /** The webhook endpoint's signing secret (only the webhook function needs it). */
-  STRIPE_WEBHOOK_SECRET: z
-    .string()
-    .regex(/^whsec_\w+$/, { error: "must look like whsec_..." })
-    .optional(),
+  STRIPE_WEBHOOK_SECRET: z.optional(
+    z.string().check(z.regex(/^whsec_\w+$/, { error: "must look like whsec_..." })),
+  ),
   /** Base URL of a Stripe-compatible API (the local simulator); unset means api.stripe.com. */
-  STRIPE_API_BASE: z.url().optional(),
+  STRIPE_API_BASE: z.optional(z.url()),
 });
 
 /** Functions that talk to Kafka. Without KAFKA_BROKERS, events are logged instead of sent. */
 export const kafkaSettings = z.object({
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, { error: "must be host:port[,host:port...]" })
-    .optional(),
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[\w.-]*$/, { error: "letters, digits, . _ - only" })
-    .default(""),
+  KAFKA_BROKERS: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, { error: "must be host:port[,host:port...]" }),
+      ),
+  ),
+  KAFKA_TOPIC_PREFIX: z._default(
+    z.string().check(z.regex(/^[\w.-]*$/, { error: "letters, digits, . _ - only" })),
+    "",
+  ),
   /** `plaintext` (local), `tls`, or `iam` (MSK with IAM auth over TLS). */
-  KAFKA_AUTH: z.enum(["plaintext", "tls", "iam"]).default("plaintext"),
+  KAFKA_AUTH: z._default(z.enum(["plaintext", "tls", "iam"]), "plaintext"),
 });
 
 /** The order.placed consumer: where records that can never succeed go. */
 export const deadLetterSettings = z.object({
   ORDER_PLACED_DLQ_URL: z.url(),
-  SQS_ENDPOINT: z.url().optional(),
+  SQS_ENDPOINT: z.optional(z.url()),
 });
 
 export class ConfigError extends Error {}
 
 /** Parses `env` with `schema`; throws ConfigError("configuration NAME: problem") for the first bad setting. */
-export function parseSettings<S extends z.ZodType>(
+export function parseSettings<S extends z.ZodMiniType>(
   schema: S,
   env: Readonly<Record<string, string | undefined>>,
 ): z.output<S> {
@@ -69,5 +76,5 @@ export function parseSettings<S extends z.ZodType>(
 export function parseConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): z.output<typeof storageSettings> & z.output<typeof stripeSettings> {
-  return parseSettings(storageSettings.extend(stripeSettings.shape), env);
+  return parseSettings(z.extend(storageSettings, stripeSettings.shape), env);
 }

@@ -37,7 +37,7 @@ const settings = z.object({
     .optional(),
   DYNAMODB_ENDPOINT: z.url().optional(),
   KAFKA_BROKERS: kafkaSettings.shape.KAFKA_BROKERS,
-  KAFKA_TOPIC_PREFIX: kafkaSettings.shape.KAFKA_TOPIC_PREFIX.optional(),
+  KAFKA_TOPIC_PREFIX: z.optional(kafkaSettings.shape.KAFKA_TOPIC_PREFIX),
   ORDER_PLACED_DLQ_URL: z.url().optional(),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   LOG_LEVEL: z

@@ -3,7 +3,7 @@
  * stage's prefix), keyed by the order id so an order's events stay in order on one partition,
  * with the event id and type in headers.
  */
-import * as z from "zod";
+import * as z from "../zod.js";
 import { EVENT_TYPES } from "./events.js";
 
 /** An outbox item as stored (and as the table's stream shows it). */
@@ -15,7 +15,7 @@ export const outboxItemSchema = z.object({
   eventType: z.enum(EVENT_TYPES),
   partitionKey: z.string(),
   event: z.looseObject({ id: z.string(), type: z.enum(EVENT_TYPES) }),
-  publishedAt: z.string().optional(),
+  publishedAt: z.optional(z.string()),
 });
 export type OutboxItem = z.infer<typeof outboxItemSchema>;
 

@@ -8,7 +8,6 @@
  * payment made with other terms) is set aside as a dead letter and the records after it go on;
  * anything else (DynamoDB or Stripe unavailable) fails the batch so that it is delivered again.
  */
-import * as z from "zod";
 import {
   IdempotencyKeyReusedError,
   OrderAlreadyHasPaymentError,
@@ -18,18 +17,19 @@ import {
 import { paymentIdForOrderPlaced } from "../domain/ids.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
 import { createIntentBody, parseOrThrow } from "../schemas.js";
+import * as z from "../zod.js";
 import { createPayment } from "./create-payment.js";
 
 const orderData = z.object({
   orderId: z.unknown(),
-  customerId: z.string().min(1).max(255),
+  customerId: z.string().check(z.minLength(1), z.maxLength(255)),
   amount: z.unknown(),
   currency: z.unknown(),
 });
 const envelope = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   type: z.literal("order.placed"),
-  occurredAt: z.string().optional(),
+  occurredAt: z.optional(z.string()),
   data: orderData,
 });
 
