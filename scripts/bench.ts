@@ -11,7 +11,7 @@
  *
  * BENCH_RUNS (default 15, at least 10) sets the import runs per bundle.
  */
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildAll } from "./bench/build-all.js";
 import { bundle, DIST, ROOT } from "./bench/bundle.js";
@@ -37,6 +37,8 @@ interface Target {
   readonly bytes: number;
   readonly env: Record<string, string>;
   readonly usesStripe: boolean;
+  /** Variants: the label of the target this one differs from in one respect. */
+  readonly comparedTo?: string;
 }
 
 interface Timing {
@@ -44,6 +46,7 @@ interface Timing {
   readonly kind: Kind;
   readonly bytes: number;
   readonly usesStripe: boolean;
+  readonly comparedTo?: string;
   /** Median import time, raw (ms). */
   readonly medianMs: number;
   /** Fastest run minus the empty module's fastest (ms): least disturbed by other load. */
@@ -85,12 +88,30 @@ async function targets(): Promise<Target[]> {
       bundle(`component-${i}`, { contents: c.contents }, join(benchDir, "components", String(i))),
     ),
   );
-  // create-intent as SST deploys it: the .map is left out of the zip, NODE_OPTIONS asks for maps.
+  // create-intent as SST deploys it: the .map files are left out of the zip.
+  const createIntentDir = join(DIST, "functions", "create-intent");
   const noMapDir = join(benchDir, "create-intent-without-map");
+  await rm(noMapDir, { recursive: true, force: true });
   await mkdir(noMapDir, { recursive: true });
-  const noMap = join(noMapDir, "index.mjs");
-  await copyFile(join(DIST, "functions", "create-intent", "index.mjs"), noMap);
+  for (const file of await readdir(createIntentDir)) {
+    if (file.endsWith(".mjs")) await copyFile(join(createIntentDir, file), join(noMapDir, file));
+  }
+  const noMap = join(noMapDir, "bundle.mjs");
   const createIntent = built.functions.find((f) => f.name === "create-intent");
+  // What splitting saves: the same two bundles with everything in one file.
+  const unsplit = { splitting: false } as const;
+  const floorUnsplit = await bundle(
+    "floor",
+    join(ROOT, "scripts", "bench", "floor.ts"),
+    join(benchDir, "floor-unsplit"),
+    unsplit,
+  );
+  const createIntentUnsplit = await bundle(
+    "create-intent",
+    join(ROOT, "functions", "create-intent.ts"),
+    join(benchDir, "create-intent-unsplit"),
+    unsplit,
+  );
 
   const base = lambdaEnvironment("bench");
   const list: Target[] = [
@@ -135,16 +156,37 @@ async function targets(): Promise<Target[]> {
       usesStripe: false,
     })),
   ];
+  list.push(
+    {
+      label: "floor, no splitting (one file)",
+      kind: "variant",
+      file: floorUnsplit.outfile,
+      bytes: floorUnsplit.bytes,
+      env: base,
+      usesStripe: false,
+      comparedTo: "floor",
+    },
+    {
+      label: "create-intent, no splitting (one file)",
+      kind: "variant",
+      file: createIntentUnsplit.outfile,
+      bytes: createIntentUnsplit.bytes,
+      env: functionEnvironment("create-intent"),
+      usesStripe: true,
+      comparedTo: "create-intent",
+    },
+  );
   if (createIntent !== undefined) {
     const env = { ...functionEnvironment("create-intent"), NODE_OPTIONS: "--enable-source-maps" };
     list.push(
       {
-        label: "create-intent, --enable-source-maps, .map present",
+        label: "create-intent, --enable-source-maps, .map files present",
         kind: "variant",
         file: join(ROOT, createIntent.outfile),
         bytes: createIntent.bytes,
         env,
         usesStripe: true,
+        comparedTo: "create-intent",
       },
       {
         label: "create-intent, --enable-source-maps, no .map (as SST deploys)",
@@ -153,6 +195,7 @@ async function targets(): Promise<Target[]> {
         bytes: createIntent.bytes,
         env,
         usesStripe: true,
+        comparedTo: "create-intent",
       },
     );
   }
@@ -185,6 +228,7 @@ async function measureInit(list: readonly Target[]): Promise<Timing[]> {
       kind: t.kind,
       bytes: t.bytes,
       usesStripe: t.usesStripe,
+      ...(t.comparedTo === undefined ? {} : { comparedTo: t.comparedTo }),
       medianMs: m,
       initMinMs: Math.min(...s) - baselineMin,
       iqrMs: quantile(s, 0.75) - quantile(s, 0.25),
@@ -232,7 +276,7 @@ function markdown(
       "production and staging deploy them: the Powertools Tracer and the X-Ray SDK then load at " +
       "init (lib/tracing.ts).",
     "",
-    "| function | Stripe | bundle | init ms | IQR | × floor | × floor (fastest) | target | verdict | tracing on: init ms | tracing on: × floor |",
+    "| function | Stripe | loaded at init | init ms | IQR | × floor | × floor (fastest) | target | verdict | tracing on: init ms | tracing on: × floor |",
     "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
   ];
   if (floor !== undefined) {
@@ -255,7 +299,7 @@ function markdown(
     "",
     "## What each dependency adds over the floor",
     "",
-    "| floor + | bundle | init ms | added ms | IQR |",
+    "| floor + | loaded at init | init ms | added ms | IQR |",
     "|---|---:|---:|---:|---:|",
   );
   for (const t of timings.filter((x) => x.kind === "component")) {
@@ -265,18 +309,18 @@ function markdown(
   }
   const variants = timings.filter((x) => x.kind === "variant");
   if (variants.length > 0) {
-    const plain = timings.find((t) => t.label === "create-intent");
     lines.push(
       "",
-      "## NODE_OPTIONS=--enable-source-maps (infra/functions.ts baseEnvironment)",
+      "## Choices measured: splitting, and why no --enable-source-maps (infra/functions.ts)",
       "",
-      "| variant | init ms | vs. without the flag |",
-      "|---|---:|---:|",
-      `| create-intent, no flag | ${ms(plain?.initMs ?? Number.NaN)} | |`,
+      "| variant | loaded at init | init ms | vs. | as deployed: init ms | difference ms |",
+      "|---|---:|---:|---|---:|---:|",
     );
     for (const t of variants) {
+      const deployed = timings.find((x) => x.label === t.comparedTo);
+      const deployedMs = deployed?.initMs ?? Number.NaN;
       lines.push(
-        `| ${t.label} | ${ms(t.initMs)} | ${ms(t.initMs - (plain?.initMs ?? Number.NaN))} |`,
+        `| ${t.label} | ${kib(t.bytes)} | ${ms(t.initMs)} | ${t.comparedTo ?? ""} | ${ms(deployedMs)} | ${ms(t.initMs - deployedMs)} |`,
       );
     }
   }

@@ -1,6 +1,6 @@
 /**
  * npm run build: bundles every function the SST app deploys with SST's esbuild options to
- * dist/functions/<name>/index.mjs (+ .map, + meta.json), checks each loads in Node 24, and writes
+ * dist/functions/<name>/bundle.mjs (+ chunks, .map, meta.json), checks each loads in Node 24, and writes
  * dist/build-report.json. See scripts/bench/bundle.ts for the options and why.
  */
 import { buildAll } from "./bench/build-all.js";
@@ -19,7 +19,7 @@ for (const f of report.functions) {
     ...(f.warnings.length > 0 ? [`${f.warnings.length} esbuild warnings`] : []),
   ];
   console.log(
-    `${f.name.padEnd(width)}  ${kib(f.bytes).padStart(11)}  ${top}${notes.length > 0 ? `  [${notes.join("; ")}]` : ""}`,
+    `${f.name.padEnd(width)}  ${kib(f.bytes).padStart(11)} at init, ${kib(f.deployedBytes).padStart(11)} deployed  ${top}${notes.length > 0 ? `  [${notes.join("; ")}]` : ""}`,
   );
 }
 console.log(`esbuild ${report.esbuild}; report in dist/build-report.json`);

@@ -21,7 +21,10 @@ import { probeImport } from "./probe.js";
 export interface BuiltFunction {
   readonly name: string;
   readonly outfile: string;
+  /** Loaded at cold start: the entry and its static chunks. */
   readonly bytes: number;
+  /** Every .mjs file deployed, lazily loaded chunks included. */
+  readonly deployedBytes: number;
   readonly mapBytes: number;
   readonly usesStripe: boolean;
   readonly needsRequire: boolean;
@@ -50,11 +53,14 @@ export async function buildAll(
     if (loaded.handler !== "function") {
       throw new Error(`${relativeToRoot(b.outfile)} loads but exports no handler function`);
     }
-    log(`built ${b.name}: ${b.bytes} bytes, loads on Node ${loaded.node}`);
+    log(
+      `built ${b.name}: ${b.bytes} bytes at init (${b.deployedBytes} deployed), Node ${loaded.node}`,
+    );
     functions.push({
       name: b.name,
       outfile: relativeToRoot(b.outfile),
       bytes: b.bytes,
+      deployedBytes: b.deployedBytes,
       mapBytes: b.mapBytes,
       usesStripe: b.usesStripe,
       needsRequire: b.needsRequire,

@@ -1,19 +1,24 @@
 /**
  * Bundling the deployed functions exactly as the SST app does (`sst deploy`, `nodejs` options of
- * infra/functions.ts: format esm, minify, sourcemap).
+ * infra/functions.ts: format esm, minify, sourcemap, splitting).
  *
  * SST's own esbuild call lives in its Go CLI (sst/sst `pkg/runtime/node/build.go`, in the
  * `sst-linux-x64` binary; `.sst/platform/src` only forwards `nodejs` to it). With our options it
  * amounts to:
  *   platform node, format esm, target esnext, bundle, keepNames, mainFields [module, main],
  *   minify (whitespace + syntax + identifiers), sourcemap linked, external only
- *   `sharp` and `pg-native`, and a banner defining `require`, `__filename`, `__dirname`.
+ *   `sharp` and `pg-native`, and a banner defining `require`, `__filename`, `__dirname`; with
+ *   `splitting`, an outdir with the entry named `bundle` and `.mjs` files.
+ * Splitting puts every dynamically imported module in a chunk of its own that loads only when
+ * imported: the AWS SDK's credential providers other than the environment's (SSO, STS, INI,
+ * ...), which never run in Lambda, and the X-Ray Tracer while tracing is off (lib/tracing.ts).
+ * Without it they are parsed at every cold start; `npm run bench` measures the difference.
  * Nothing else is external: the AWS SDK v3 is BUNDLED (SST does not rely on the copy in the
  * Lambda runtime), so we bundle it too. The `.map` is written next to the bundle, but SST leaves
  * it out of the zip it deploys and uploads it to its bootstrap bucket instead
  * (`.sst/platform/src/components/aws/function.ts`, `ignore: sourcemaps`).
  */
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
@@ -71,6 +76,9 @@ export function sstBuildOptions(): BuildOptions {
     mainFields: ["module", "main"],
     minify: true,
     sourcemap: "linked",
+    splitting: true,
+    outExtension: { ".js": ".mjs" },
+    entryNames: "bundle",
     external: ["sharp", "pg-native"],
     banner: { js: SST_ESM_BANNER },
     metafile: true,
@@ -87,10 +95,14 @@ export interface PackageShare {
 
 export interface BundleResult {
   readonly name: string;
+  /** The entry, `<outdir>/bundle.mjs` (Lambda's handler `bundle.handler`). */
   readonly outfile: string;
+  /** Bytes a cold start loads: the entry and the chunks it imports statically (no maps). */
   readonly bytes: number;
+  /** Bytes of every .mjs file deployed: also the chunks only a dynamic import loads. */
+  readonly deployedBytes: number;
   readonly mapBytes: number;
-  /** Bytes of the output per package (esbuild's bytesInOutput), biggest first. */
+  /** Bytes loaded at cold start per package (esbuild's bytesInOutput), biggest first. */
   readonly packages: readonly PackageShare[];
   /** Whether lib/runtime/stripe.ts is in the bundle (the function builds a Stripe client). */
   readonly usesStripe: boolean;
@@ -114,13 +126,28 @@ export function packageOf(input: string): string {
   return first.startsWith("@") ? `${first}/${second}` : first;
 }
 
-function packageShares(metafile: Metafile, outfileKey: string): PackageShare[] {
-  const output = metafile.outputs[outfileKey];
-  if (output === undefined) return [];
+/** The entry's output key and every chunk it imports statically, transitively. */
+function loadedAtInit(metafile: Metafile, entryKey: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (key: string): void => {
+    const output = metafile.outputs[key];
+    if (seen.has(key) || output === undefined) return;
+    seen.add(key);
+    for (const imported of output.imports) {
+      if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
+    }
+  };
+  visit(entryKey);
+  return seen;
+}
+
+function packageShares(metafile: Metafile, keys: ReadonlySet<string>): PackageShare[] {
   const totals = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-    const name = packageOf(input);
-    totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+  for (const key of keys) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[key]?.inputs ?? {})) {
+      const name = packageOf(input);
+      totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+    }
   }
   return [...totals.entries()]
     .map(([name, bytes]) => ({ name, bytes }))
@@ -129,17 +156,22 @@ function packageShares(metafile: Metafile, outfileKey: string): PackageShare[] {
 
 /**
  * Bundles `entry` (a file, or `{ contents }` resolved from the repository root) to
- * `<outdir>/index.mjs` with SST's options; writes `meta.json` (esbuild's metafile) next to it.
+ * `<outdir>/bundle.mjs` and its chunks with SST's options (the directory is emptied first, so no
+ * stale chunk is counted); writes `meta.json` (esbuild's metafile) next to it.
  */
 export async function bundle(
   name: string,
   entry: string | { readonly contents: string },
   outdir: string,
+  /** Options that differ from SST's, for a measured comparison (e.g. `{ splitting: false }`). */
+  overrides: Pick<BuildOptions, "splitting"> = {},
 ): Promise<BundleResult> {
-  const outfile = join(outdir, "index.mjs");
+  const outfile = join(outdir, "bundle.mjs");
+  await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
   const result = await build({
     ...sstBuildOptions(),
+    ...overrides,
     ...(typeof entry === "string"
       ? { entryPoints: [entry] }
       : {
@@ -150,27 +182,43 @@ export async function bundle(
             loader: "ts",
           },
         }),
-    outfile,
+    outdir,
   });
   const metafile = result.metafile;
   if (metafile === undefined) throw new Error(`esbuild gave no metafile for ${name}`);
   await writeFile(join(outdir, "meta.json"), JSON.stringify(metafile));
-  const code = await readFile(outfile, "utf8");
-  const outfileKey = relative(ROOT, outfile).split("\\").join("/");
+  const entryKey = relative(ROOT, outfile).split("\\").join("/");
+  const loaded = loadedAtInit(metafile, entryKey);
+  const files = (await readdir(outdir)).filter((f) => f.endsWith(".mjs") || f.endsWith(".map"));
+  let deployedBytes = 0;
+  let mapBytes = 0;
+  let needsRequire = false;
+  for (const file of files) {
+    const path = join(outdir, file);
+    if (file.endsWith(".map")) {
+      mapBytes += (await stat(path)).size;
+      continue;
+    }
+    const code = await readFile(path, "utf8");
+    deployedBytes += Buffer.byteLength(code);
+    needsRequire ||= code.includes('Dynamic require of "');
+  }
+  const bytes = [...loaded].reduce((sum, key) => sum + (metafile.outputs[key]?.bytes ?? 0), 0);
   return {
     name,
     outfile,
-    bytes: Buffer.byteLength(code),
-    mapBytes: (await stat(`${outfile}.map`)).size,
-    packages: packageShares(metafile, outfileKey),
+    bytes,
+    deployedBytes,
+    mapBytes,
+    packages: packageShares(metafile, loaded),
     usesStripe: Object.keys(metafile.inputs).some((i) => i.endsWith("lib/runtime/stripe.ts")),
-    needsRequire: code.includes('Dynamic require of "'),
+    needsRequire,
     warnings: result.warnings.map((w) => `${w.location?.file ?? name}: ${w.text}`),
     metafile,
   };
 }
 
-/** Bundles one deployed function to dist/functions/<name>/index.mjs. */
+/** Bundles one deployed function to dist/functions/<name>/bundle.mjs (+ chunks). */
 export function bundleFunction(name: string, dist = DIST): Promise<BundleResult> {
   return bundle(name, join(ROOT, "functions", `${name}.ts`), join(dist, "functions", name));
 }

@@ -12,7 +12,7 @@ const FLOOR = `export * from "./scripts/bench/floor.ts";\n`;
 
 export const COMPONENTS: readonly Component[] = [
   {
-    name: "zod (import * as z), lib/config.ts storage + Stripe settings",
+    name: "zod/mini with the English locale (lib/zod.ts), lib/config.ts storage + Stripe settings",
     contents: `${FLOOR}import { parseConfig } from "./lib/config.ts";
 export const parsed = parseConfig({ ...process.env, STRIPE_SECRET_KEY: "sk_test_bench" });
 `,

@@ -1,6 +1,6 @@
 /**
- * The build (scripts/build.ts) on one function: bundled with SST's options, the bundle loads in a
- * fresh Node 24 process with its deployed environment and exports `handler`.
+ * The build (scripts/build.ts) on one function: bundled with SST's options (splitting included),
+ * the bundle loads in a fresh Node 24 process with its deployed environment and exports `handler`.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -24,7 +24,14 @@ describe("build", () => {
       expect(result.bytes).toBeGreaterThan(0);
       expect(result.mapBytes).toBeGreaterThan(0);
       expect(result.usesStripe).toBe(true);
-      expect(result.packages.map((p) => p.name)).toContain("@aws-sdk/client-dynamodb");
+      const atInit = result.packages.map((p) => p.name);
+      expect(atInit).toContain("@aws-sdk/client-dynamodb");
+      // Splitting: the Tracer (tracing off) and the SDK's SSO/STS credential providers are
+      // deployed in chunks of their own that a cold start does not load.
+      expect(atInit).not.toContain("aws-xray-sdk-core");
+      expect(atInit).not.toContain("@aws-lambda-powertools/tracer");
+      expect(atInit).not.toContain("@aws-sdk/credential-provider-sso");
+      expect(result.deployedBytes).toBeGreaterThan(result.bytes + 100 * 1024);
       const loaded = await probeImport(result.outfile, functionEnvironment("get-payment"));
       expect(loaded.handler).toBe("function");
       expect(Number(loaded.node.split(".")[0])).toBeGreaterThanOrEqual(24);

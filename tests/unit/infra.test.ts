@@ -266,7 +266,12 @@ describe("HTTP API", () => {
     expect(at(handler, "timeout")).toBe(`${route.timeoutSeconds} seconds`);
     expect(at(handler, "runtime")).toBe("nodejs24.x");
     expect(at(handler, "architecture")).toBe("arm64");
-    expect(at(handler, "nodejs")).toEqual({ format: "esm", minify: true, sourcemap: true });
+    expect(at(handler, "nodejs")).toEqual({
+      format: "esm",
+      minify: true,
+      sourcemap: true,
+      splitting: true,
+    });
     expect(at(handler, "environment", "PAYMENTS_TABLE")).toBe("Payments.name");
     expect(at(handler, "environment", "IDEMPOTENCY_TABLE")).toBe("Idempotency.name");
     expect(linkNames(handler)).toEqual(
