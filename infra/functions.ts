@@ -262,7 +262,14 @@ export function functionDefaults(settings: Pick<StageSettings, "logRetention" | 
     architecture: "arm64",
     // Splitting: dynamically imported modules (the AWS SDK's unused credential providers, the
     // Tracer while tracing is off) go to chunks a cold start does not load (npm run bench).
-    nodejs: { format: "esm", minify: true, sourcemap: true, splitting: true },
+    // Plugins: Node builtins loaded as CommonJS, not as ES modules (infra/esbuild-plugins.mjs).
+    nodejs: {
+      format: "esm",
+      minify: true,
+      sourcemap: true,
+      splitting: true,
+      plugins: "./infra/esbuild-plugins.mjs",
+    },
     logging: { format: "json", retention: settings.logRetention },
     policies: settings.tracing ? [XRAY_WRITE_POLICY] : [],
     ...(settings.tracing ? { transform: { function: { tracingConfig: { mode: "Active" } } } } : {}),

@@ -69,10 +69,14 @@ export async function buildAll(
       topPackages: b.packages.slice(0, 8),
     });
   }
-  const { absWorkingDir: _cwd, banner: _banner, ...shown } = sstBuildOptions();
+  const { absWorkingDir: _cwd, banner: _banner, plugins, ...shown } = sstBuildOptions();
   const report: BuildReport = {
     esbuild: esbuildVersion,
-    options: { ...shown, banner: "SST's createRequire / __filename / __dirname banner" },
+    options: {
+      ...shown,
+      banner: "SST's createRequire / __filename / __dirname banner",
+      plugins: (plugins ?? []).map((p) => p.name),
+    },
     functions,
   };
   await writeFile(join(DIST, "build-report.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -22,6 +22,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
+import { builtinsAsCommonJs } from "../../infra/esbuild-plugins.mjs";
 import { routes } from "../../infra/routes.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -64,7 +65,7 @@ export const SST_ESM_BANNER = [
   "",
 ].join("\n");
 
-/** What SST passes to esbuild for `{ format: "esm", minify: true, sourcemap: true }`. */
+/** What SST passes to esbuild for infra/functions.ts's `nodejs` options. */
 export function sstBuildOptions(): BuildOptions {
   return {
     platform: "node",
@@ -81,6 +82,8 @@ export function sstBuildOptions(): BuildOptions {
     entryNames: "bundle",
     external: ["sharp", "pg-native"],
     banner: { js: SST_ESM_BANNER },
+    // `nodejs.plugins` of infra/functions.ts: the same file.
+    plugins: [builtinsAsCommonJs],
     metafile: true,
     logLevel: "silent",
     absWorkingDir: ROOT,

@@ -16,7 +16,8 @@ const url = process.argv[2];
 const t0 = performance.now();
 const mod = await import(url);
 const ms = performance.now() - t0;
-const out = { ms, node: process.versions.node, handler: typeof mod.handler, exports: Object.keys(mod) };
+const undiciLoaded = process.moduleLoadList.some((m) => m.includes("undici"));
+const out = { ms, node: process.versions.node, handler: typeof mod.handler, exports: Object.keys(mod), undiciLoaded };
 process.stdout.write("\\n${MARK}" + JSON.stringify(out) + "\\n");
 process.exit(0);
 `;
@@ -29,6 +30,8 @@ export interface ProbeResult {
   /** `typeof handler` of the module. */
   readonly handler: string;
   readonly exports: readonly string[];
+  /** Whether Node's bundled undici was loaded by the import (see infra/esbuild-plugins.mjs). */
+  readonly undiciLoaded: boolean;
 }
 
 function isProbeResult(value: unknown): value is ProbeResult {
@@ -41,7 +44,9 @@ function isProbeResult(value: unknown): value is ProbeResult {
     "handler" in value &&
     typeof value.handler === "string" &&
     "exports" in value &&
-    Array.isArray(value.exports)
+    Array.isArray(value.exports) &&
+    "undiciLoaded" in value &&
+    typeof value.undiciLoaded === "boolean"
   );
 }
 

@@ -2,7 +2,7 @@
  * DynamoDB round trips per API operation, counted on the wire.
  *
  * The handlers run in this process behind the local gateway, as in tests/support/stack.ts, but the
- * gateway loads the BUNDLES (dist/functions/<name>/index.mjs), i.e. what deploys. Their
+ * gateway loads the BUNDLES (dist/functions/<name>/bundle.mjs), i.e. what deploys. Their
  * DYNAMODB_ENDPOINT is a counting HTTP proxy in front of the local DynamoDB server: every request
  * that reaches DynamoDB is counted, whichever client sent it (ours, Powertools idempotency's) and
  * including SDK retries. An SDK middleware on `dynamoClient` would count commands instead, and
@@ -135,9 +135,11 @@ function unique(prefix: string): string {
 }
 
 async function loadBundle(name: string): Promise<LambdaHttpHandler> {
-  const mod: unknown = await import(pathToFileURL(join(DIST, "functions", name, "index.mjs")).href);
+  const mod: unknown = await import(
+    pathToFileURL(join(DIST, "functions", name, "bundle.mjs")).href
+  );
   if (typeof mod !== "object" || mod === null || !("handler" in mod)) {
-    throw new Error(`dist/functions/${name}/index.mjs exports no handler`);
+    throw new Error(`dist/functions/${name}/bundle.mjs exports no handler`);
   }
   const handler = mod.handler;
   if (typeof handler !== "function") throw new Error(`${name}: handler is not a function`);

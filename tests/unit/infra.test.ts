@@ -271,6 +271,7 @@ describe("HTTP API", () => {
       minify: true,
       sourcemap: true,
       splitting: true,
+      plugins: "./infra/esbuild-plugins.mjs",
     });
     expect(at(handler, "environment", "PAYMENTS_TABLE")).toBe("Payments.name");
     expect(at(handler, "environment", "IDEMPOTENCY_TABLE")).toBe("Idempotency.name");
