@@ -35,7 +35,12 @@ export interface OrderPlacedSummary {
 export const handler = async (event: unknown): Promise<OrderPlacedSummary> => {
   const summary: OrderPlacedSummary = { created: 0, exists: 0, deadLetters: 0 };
   try {
-    const parsed = mskEventSchema.parse(event);
+    // Not an MSK event at all: a wiring mistake, not a record to set aside. Fail loudly.
+    const checkedEvent = mskEventSchema.safeParse(event);
+    if (!checkedEvent.success) {
+      throw new Error(`order-placed: not an MSK event (${checkedEvent.error.message})`);
+    }
+    const parsed = checkedEvent.data;
     for (const [topicPartition, records] of Object.entries(parsed.records)) {
       for (const raw of records) {
         const checked = mskRecordSchema.safeParse(raw);

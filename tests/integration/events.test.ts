@@ -201,6 +201,13 @@ describe("order.placed", () => {
   const initiatedFor = (orderId: string) => (all: readonly Collected[]) =>
     all.some((m) => m.key === orderId && m.value.type === "payment.initiated");
 
+  it("an invocation that is not an MSK event fails loudly (a wiring mistake, not a dead letter)", async () => {
+    const { handler } = await import("../../functions/order-placed.js");
+    await expect(handler({ Records: [{ eventSource: "aws:sqs" }] })).rejects.toThrow(
+      /^order-placed: not an MSK event/,
+    );
+  });
+
   it("delivered twice: one payment, one payment.initiated", async () => {
     const orderId = uniqueId("placed");
     await send([{ key: orderId, value: order(orderId) }]);
