@@ -163,4 +163,6 @@ export interface OutboxStore {
   markPublished(item: Pick<OutboxItem, "pk" | "sk">, now: string): Promise<void>;
   /** Items still unpublished whose sweep time has come, oldest first. */
   due(now: string, limit: number): Promise<OutboxItem[]>;
+  /** The same payment's items written before `item` and still unpublished, oldest first. */
+  unpublishedBefore(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]>;
 }

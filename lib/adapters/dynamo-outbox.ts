@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { type OutboxItem, outboxItemSchema } from "../domain/outbox.js";
 import type { OutboxStore } from "../ports.js";
-import { OUTBOX_WATCH } from "./dynamo-payment-repository.js";
+import { OUTBOX_SK_PREFIX, OUTBOX_WATCH } from "./dynamo-payment-repository.js";
 
 /** Published events stay readable this long, for operators, then TTL removes them. */
 const KEEP_PUBLISHED_SECONDS = 7 * 24 * 3600;
@@ -41,6 +41,23 @@ export class DynamoOutbox implements OutboxStore {
       // Already gone (expired): nothing to mark.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async unpublishedBefore(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]> {
+    // Outbox sort keys order by the payment's version, then by the event's index in it.
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :item",
+        FilterExpression: "attribute_not_exists(publishedAt)",
+        ExpressionAttributeValues: { ":pk": item.pk, ":first": OUTBOX_SK_PREFIX, ":item": item.sk },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.filter((i) => i.sk !== item.sk).flatMap((i) => {
+      const parsed = outboxItemSchema.safeParse(i);
+      return parsed.success ? [parsed.data] : [];
+    });
   }
 
   async due(now: string, limit: number): Promise<OutboxItem[]> {

@@ -58,8 +58,10 @@ const orderPk = (orderId: string) => `ORDER#${orderId}`;
 const seq = (version: number) => String(version).padStart(10, "0");
 const historySk = (version: number, index: number) =>
   `${PAYMENT_SK}#HISTORY#${seq(version)}#${index}`;
+/** Every outbox item's sort key starts so (and sorts by version, then index). */
+export const OUTBOX_SK_PREFIX = "OUTBOX#";
 const outboxSk = (version: number, index: number, eventId: string) =>
-  `OUTBOX#${seq(version)}#${index}#${eventId}`;
+  `${OUTBOX_SK_PREFIX}${seq(version)}#${index}#${eventId}`;
 const refundSk = (refundId: string) => `REFUND#${refundId}`;
 const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
 const stripeEventPk = (eventId: string) => `STRIPE_EVENT#${eventId}`;

@@ -21,7 +21,21 @@ export function outboxItemFrom(image: unknown): OutboxItem | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/**
+ * Publishes `item`, after any earlier event of the same payment that is still unpublished: once
+ * the stream has given up on a record (broker down for over an hour), a newer event arriving on
+ * the stream must not overtake the older one waiting for the sweeper. Usually there is none
+ * (one consistent Query finds that). A failure stops here: what was published stays marked,
+ * and the rest is retried in order.
+ */
 export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<void> {
+  for (const earlier of await deps.outbox.unpublishedBefore(item)) {
+    await publishOne(deps, earlier);
+  }
+  await publishOne(deps, item);
+}
+
+async function publishOne(deps: PublishDeps, item: OutboxItem): Promise<void> {
   await deps.publisher.publish(toMessage(item, deps.topicPrefix));
   await deps.outbox.markPublished(item, deps.clock.now());
 }
