@@ -31,8 +31,14 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
       const item = raw === undefined ? undefined : outboxItemFrom(unmarshall(raw));
       if (item === undefined) return;
       try {
-        await publishItem(publishDeps, item);
-        count(METRICS.outboxPublished);
+        const outcome = await publishItem(publishDeps, item);
+        if (outcome === "published") count(METRICS.outboxPublished);
+        if (outcome === "deferred") {
+          count(METRICS.outboxPublishFailed);
+          logger.warn("outbox event left to the sweeper: an earlier event of its payment failed", {
+            eventId: item.eventId,
+          });
+        }
       } catch (error) {
         failedEarlier = true;
         count(METRICS.outboxPublishFailed);

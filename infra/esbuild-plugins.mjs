@@ -12,25 +12,42 @@
  * few ms each. The Lambda runtime itself requires `node:http` as CommonJS. `npm run bench`
  * measures the difference.
  *
- * Written for SST's plugin bridge too, which runs plugins in a separate Node process: it only
- * uses `onResolve`, resolves to real files (no namespaces, no `onLoad`), and reads the path from
- * `args.path` or `args.Path`.
+ * Written for SST's plugin bridge too (`.sst/platform/functions/nodejs-runtime/plugin.mjs`), which
+ * runs plugin files in a separate Node process with a stub that has only `onResolve`, `onLoad`
+ * and `onEnd`, and tests each filter against a path it may not pass on: so the filter takes
+ * everything and the callback decides; it resolves to real files (no namespaces, no `onLoad`);
+ * and it never throws (an exception would end the bridge, and the deploy with it), so at worst
+ * an import stays an ordinary ES import, which only costs time.
+ *
+ * The shims live in node_modules/.cache next to this project (not in a shared temp folder whose
+ * files another user could plant), and a shim whose content differs is rewritten.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const SHIM_DIR = join(tmpdir(), "payment-service-builtin-shims");
+const SHIM_DIR = fileURLToPath(
+  new URL("../node_modules/.cache/payment-service-builtin-shims/", import.meta.url),
+);
 
-/** A CommonJS file that exports the builtin `specifier`, written once. */
+function readOrUndefined(file) {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A CommonJS file that exports the builtin `specifier` (written if missing or different). */
 function shimFile(specifier) {
   const id = specifier.startsWith("node:") ? specifier : `node:${specifier}`;
   const file = join(SHIM_DIR, `${id.slice("node:".length).replaceAll("/", "__")}.cjs`);
-  if (!existsSync(file)) {
+  const contents = `module.exports = process.getBuiltinModule(${JSON.stringify(id)});\n`;
+  if (readOrUndefined(file) !== contents) {
     mkdirSync(SHIM_DIR, { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, `module.exports = process.getBuiltinModule(${JSON.stringify(id)});\n`);
+    writeFileSync(temporary, contents);
     renameSync(temporary, file);
   }
   return file;
@@ -39,10 +56,14 @@ function shimFile(specifier) {
 export const builtinsAsCommonJs = {
   name: "builtins-as-commonjs",
   setup(build) {
-    build.onResolve({ filter: /^(node:)?[a-z_][a-z0-9_/]*$/ }, (args) => {
-      const specifier = args.path || args.Path;
-      if (typeof specifier !== "string" || !isBuiltin(specifier)) return undefined;
-      return { path: shimFile(specifier) };
+    build.onResolve({ filter: /.*/ }, (args) => {
+      try {
+        const specifier = args?.path || args?.Path;
+        if (typeof specifier !== "string" || !isBuiltin(specifier)) return undefined;
+        return { path: shimFile(specifier) };
+      } catch {
+        return undefined;
+      }
     });
   },
 };

@@ -163,6 +163,9 @@ export interface OutboxStore {
   markPublished(item: Pick<OutboxItem, "pk" | "sk">, now: string): Promise<void>;
   /** Items still unpublished whose sweep time has come, oldest first. */
   due(now: string, limit: number): Promise<OutboxItem[]>;
-  /** The same payment's items written before `item` and still unpublished, oldest first. */
-  unpublishedBefore(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]>;
+  /**
+   * The same payment's unpublished items up to and including `item`, oldest first (`item` is
+   * missing when it is already published or gone).
+   */
+  unpublishedUpTo(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]>;
 }

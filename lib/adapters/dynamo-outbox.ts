@@ -43,21 +43,32 @@ export class DynamoOutbox implements OutboxStore {
     }
   }
 
-  async unpublishedBefore(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]> {
+  async unpublishedUpTo(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]> {
     // Outbox sort keys order by the payment's version, then by the event's index in it.
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :item",
-        FilterExpression: "attribute_not_exists(publishedAt)",
-        ExpressionAttributeValues: { ":pk": item.pk, ":first": OUTBOX_SK_PREFIX, ":item": item.sk },
-        ConsistentRead: true,
-      }),
-    );
-    return Items.filter((i) => i.sk !== item.sk).flatMap((i) => {
-      const parsed = outboxItemSchema.safeParse(i);
-      return parsed.success ? [parsed.data] : [];
-    });
+    const out: OutboxItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :item",
+          FilterExpression: "attribute_not_exists(publishedAt)",
+          ExpressionAttributeValues: {
+            ":pk": item.pk,
+            ":first": OUTBOX_SK_PREFIX,
+            ":item": item.sk,
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const found of page.Items ?? []) {
+        const parsed = outboxItemSchema.safeParse(found);
+        if (parsed.success) out.push(parsed.data);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return out;
   }
 
   async due(now: string, limit: number): Promise<OutboxItem[]> {

@@ -60,8 +60,10 @@ const historySk = (version: number, index: number) =>
   `${PAYMENT_SK}#HISTORY#${seq(version)}#${index}`;
 /** Every outbox item's sort key starts so (and sorts by version, then index). */
 export const OUTBOX_SK_PREFIX = "OUTBOX#";
+/** An event's index within its version, padded so that sort keys keep the events' order. */
+const padIndex = (index: number) => String(index).padStart(4, "0");
 const outboxSk = (version: number, index: number, eventId: string) =>
-  `${OUTBOX_SK_PREFIX}${seq(version)}#${index}#${eventId}`;
+  `${OUTBOX_SK_PREFIX}${seq(version)}#${padIndex(index)}#${eventId}`;
 const refundSk = (refundId: string) => `REFUND#${refundId}`;
 const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
 const stripeEventPk = (eventId: string) => `STRIPE_EVENT#${eventId}`;
@@ -577,7 +579,7 @@ function outboxItem(payment: Payment, version: number, index: number, event: Out
     watch: OUTBOX_WATCH,
     // Unique and in the order the events happened (ties of one transaction broken by version and
     // position), so the sweeper publishes an order's events in order.
-    watchAt: `${new Date(Date.parse(event.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${index}`,
+    watchAt: `${new Date(Date.parse(event.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${padIndex(index)}`,
   };
 }
 

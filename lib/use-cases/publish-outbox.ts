@@ -22,17 +22,37 @@ export function outboxItemFrom(image: unknown): OutboxItem | undefined {
 }
 
 /**
+ * - `published`: sent now, and marked;
+ * - `already_published`: sent before (a redelivery, or the sweeper was first): nothing sent;
+ * - `deferred`: an earlier event of the payment could not be sent, so this one waits too (for
+ *   the sweeper, which sends a payment's events oldest first), rather than overtake it.
+ */
+export type PublishOutcome = "published" | "already_published" | "deferred";
+
+/**
  * Publishes `item`, after any earlier event of the same payment that is still unpublished: once
  * the stream has given up on a record (broker down for over an hour), a newer event arriving on
- * the stream must not overtake the older one waiting for the sweeper. Usually there is none
- * (one consistent Query finds that). A failure stops here: what was published stays marked,
- * and the rest is retried in order.
+ * the stream must not overtake the older one waiting for the sweeper. One consistent Query
+ * finds them (usually none) and whether `item` itself is still unpublished.
+ *
+ * If an earlier event fails, `item` is deferred, not failed: that earlier event is already the
+ * sweeper's, and failing `item` would make the stream retry it, holding up every other payment of
+ * the shard for as long as the earlier event keeps failing. If `item` itself fails, it throws,
+ * and the stream retries it as before.
  */
-export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<void> {
-  for (const earlier of await deps.outbox.unpublishedBefore(item)) {
-    await publishOne(deps, earlier);
+export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<PublishOutcome> {
+  const pending = await deps.outbox.unpublishedUpTo(item);
+  if (!pending.some((p) => p.sk === item.sk)) return "already_published";
+  for (const earlier of pending) {
+    if (earlier.sk === item.sk) break;
+    try {
+      await publishOne(deps, earlier);
+    } catch {
+      return "deferred";
+    }
   }
   await publishOne(deps, item);
+  return "published";
 }
 
 async function publishOne(deps: PublishDeps, item: OutboxItem): Promise<void> {
@@ -56,8 +76,12 @@ export async function sweepOutbox(deps: PublishDeps, limit: number): Promise<Swe
   for (const item of await deps.outbox.due(deps.clock.now(), limit)) {
     if (blocked.has(item.partitionKey)) continue;
     try {
-      await publishItem(deps, item);
-      summary.published++;
+      const outcome = await publishItem(deps, item);
+      if (outcome === "published") summary.published++;
+      if (outcome === "deferred") {
+        summary.failed++;
+        blocked.add(item.partitionKey);
+      }
     } catch {
       summary.failed++;
       blocked.add(item.partitionKey);

@@ -2,14 +2,15 @@
  * The build (scripts/build.ts) on one function: bundled with SST's options (splitting included),
  * the bundle loads in a fresh Node 24 process with its deployed environment and exports `handler`.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { OnResolveArgs, OnResolveResult, PluginBuild } from "esbuild";
+import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import plugins from "../../infra/esbuild-plugins.mjs";
-import { bundleFunction, deployedFunctions } from "../../scripts/bench/bundle.js";
+import { bundleFunction, deployedFunctions, ROOT } from "../../scripts/bench/bundle.js";
 import { functionEnvironment } from "../../scripts/bench/env.js";
 import { probeImport } from "../../scripts/bench/probe.js";
 
@@ -40,53 +41,59 @@ describe("build", () => {
       // Builtins load as CommonJS (infra/esbuild-plugins.mjs): an ES import of node:http would
       // have loaded undici through its lazy WebSocket getters.
       expect(loaded.undiciLoaded).toBe(false);
+      // With tracing on, the Tracer's chunk loads at init (top-level await) and works too.
+      const traced = await probeImport(result.outfile, {
+        ...functionEnvironment("get-payment"),
+        POWERTOOLS_TRACE_ENABLED: "true",
+      });
+      expect(traced.handler).toBe("function");
+      expect(traced.undiciLoaded).toBe(false);
       expect(Number(loaded.node.split(".")[0])).toBeGreaterThanOrEqual(24);
     } finally {
       await rm(dist, { recursive: true, force: true });
     }
   }, 30_000);
 
-  it("the builtins plugin works through SST's plugin bridge (onResolve only, Go-style args)", () => {
-    // SST runs `nodejs.plugins` in a Node process with a stub build API and passes esbuild's
-    // Go-side arguments, so the path may arrive as `Path`.
-    const callbacks: Array<(args: Partial<OnResolveArgs> & { Path?: string }) => unknown> = [];
-    const stub: Pick<PluginBuild, "onResolve"> = {
-      onResolve: (_options, callback) => {
-        callbacks.push((args) => callback({ ...emptyArgs, ...args }));
-      },
+  it("the builtins plugin works through SST's own plugin bridge", async () => {
+    // `sst deploy` runs `nodejs.plugins` files with this script, talking JSON lines over stdio.
+    const bridge = join(ROOT, ".sst", "platform", "functions", "nodejs-runtime", "plugin.mjs");
+    const child = spawn(process.execPath, [bridge, join(ROOT, "infra", "esbuild-plugins.mjs")], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const replies = new Map<number, unknown>();
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const reply: unknown = JSON.parse(line);
+      if (typeof reply === "object" && reply !== null && "id" in reply && "value" in reply) {
+        replies.set(Number(reply.id), reply.value);
+      }
+    });
+    const ask = async (id: number, command: string, value: Record<string, unknown>) => {
+      child.stdin.write(`${JSON.stringify({ id, command, value })}\n`);
+      while (!replies.has(id)) await once(lines, "line");
+      return replies.get(id);
     };
-    for (const plugin of plugins) plugin.setup(stubBuild(stub));
-    expect(callbacks).toHaveLength(1);
-    const resolve = (args: Partial<OnResolveArgs> & { Path?: string }) =>
-      callbacks[0]?.(args) as OnResolveResult | undefined;
-
-    const http = resolve({ path: "node:http" })?.path ?? "";
-    expect(resolve({ path: "http" })?.path).toBe(http);
-    expect(resolve({ path: "", Path: "node:http" })?.path).toBe(http);
-    expect(resolve({ path: "stripe" })).toBeUndefined();
-    expect(resolve({ path: "fs/promises" })?.path).toMatch(/fs__promises\.cjs$/);
-    // The file it points to exports the builtin itself.
-    const require = createRequire(import.meta.url);
-    expect(require(http)).toBe(process.getBuiltinModule("node:http"));
+    try {
+      const resolved = (path: string, id: number) =>
+        ask(id, "resolve", { path, importer: "", kind: "import-statement", resolveDir: ROOT });
+      const http = await resolved("node:http", 1);
+      expect(http).toEqual({
+        path: expect.stringMatching(/payment-service-builtin-shims\/http\.cjs$/),
+      });
+      expect(await resolved("http", 2)).toEqual(http);
+      expect(await resolved("fs/promises", 3)).toEqual({
+        path: expect.stringMatching(/fs__promises\.cjs$/),
+      });
+      // Not a builtin: left to esbuild; and loads are never taken over.
+      expect(await resolved("stripe", 4)).toEqual({});
+      expect(await resolved("./lib/zod.js", 5)).toEqual({});
+      expect(await ask(6, "load", { path: join(ROOT, "lib", "zod.ts") })).toEqual({});
+      // The file it points to exports the builtin itself.
+      const require = createRequire(import.meta.url);
+      const shim = http !== null && typeof http === "object" && "path" in http ? http.path : "";
+      expect(require(String(shim))).toBe(process.getBuiltinModule("node:http"));
+    } finally {
+      child.kill();
+    }
   });
 });
-
-const emptyArgs: OnResolveArgs = {
-  path: "",
-  importer: "",
-  namespace: "file",
-  resolveDir: "",
-  kind: "import-statement",
-  pluginData: undefined,
-  with: {},
-};
-
-/** The stub as a PluginBuild: only onResolve exists, as in SST's bridge. */
-function stubBuild(stub: Pick<PluginBuild, "onResolve">): PluginBuild {
-  return new Proxy(stub, {
-    get(target, key) {
-      if (key === "onResolve") return target.onResolve;
-      throw new Error(`SST's plugin bridge has no build.${String(key)}`);
-    },
-  }) as PluginBuild;
-}
