@@ -8,6 +8,7 @@ const BATCH = 500;
 export const handler = async (): Promise<SweepSummary> => {
   const summary = await sweepOutbox(publishDeps, BATCH);
   count(METRICS.outboxSwept, summary.published);
+  count(METRICS.outboxPublishFailed, summary.failed);
   metrics.publishStoredMetrics();
   if (summary.published > 0 || summary.failed > 0) logger.info("outbox sweep", { ...summary });
   return summary;
