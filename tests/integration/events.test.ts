@@ -75,6 +75,17 @@ async function outboxIds(paymentId: string): Promise<string[]> {
   return (await outboxItems(paymentId)).map((i) => i.eventId);
 }
 
+/** Refunds `amount` of payment `id` (202) and lets Stripe's webhooks settle it. */
+async function refundSettled(id: string, amount: number): Promise<void> {
+  const res = await stack.call("POST", `/api/payments/${id}/refund`, {
+    token: ops,
+    body: { amount },
+    headers: { "idempotency-key": uniqueId("r") },
+  });
+  expect(res.status).toBe(202);
+  await stack.simulator.drainWebhooks();
+}
+
 /** The payment's outbox items, oldest first, as the publisher reads them. */
 async function outboxItems(paymentId: string): Promise<OutboxItem[]> {
   const { Items = [] } = await stack.documentClient.send(
@@ -105,16 +116,7 @@ const ids = (messages: readonly Collected[]) => messages.map((m) => m.headers["e
 describe("outbox to Kafka", () => {
   it("every state change appears on its topic exactly once, with the contract's key, headers and envelope", async () => {
     const { id, orderId } = await createPaid();
-    expect(
-      (
-        await stack.call("POST", `/api/payments/${id}/refund`, {
-          token: ops,
-          body: { amount: 1_000 },
-          headers: { "idempotency-key": uniqueId("r") },
-        })
-      ).status,
-    ).toBe(202);
-    await stack.simulator.drainWebhooks();
+    await refundSettled(id, 1_000);
     const expected = await outboxIds(id);
     expect(expected).toHaveLength(4);
     await collector.waitFor((all) =>
@@ -176,16 +178,8 @@ describe("outbox to Kafka", () => {
 describe("ordering", () => {
   it("an order's events on one topic arrive in the order they happened", async () => {
     const { id, orderId } = await createPaid();
-    for (const amount of [500, 700, 900]) {
-      const res = await stack.call("POST", `/api/payments/${id}/refund`, {
-        token: ops,
-        body: { amount },
-        headers: { "idempotency-key": uniqueId("r") },
-      });
-      expect(res.status).toBe(202);
-      // Each refund settles before the next, so each event has a larger amountRefunded.
-      await stack.simulator.drainWebhooks();
-    }
+    // Each refund settles before the next, so each event has a larger amountRefunded.
+    for (const amount of [500, 700, 900]) await refundSettled(id, amount);
     const refunds = (all: readonly Collected[]) =>
       all.filter((m) => m.key === orderId && m.value.type === "payment.refunded");
     await collector.waitFor((all) => refunds(all).length === 3);
@@ -211,6 +205,18 @@ describe("order.placed", () => {
   const initiatedFor = (orderId: string) => (all: readonly Collected[]) =>
     all.some((m) => m.key === orderId && m.value.type === "payment.initiated");
 
+  /** Sends a fresh order on `orderId`'s partition and waits for it: what came before is handled. */
+  const markerHandledAfter = async (orderId: string) => {
+    const marker = uniqueId("marker");
+    await send([
+      {
+        key: orderId,
+        value: JSON.stringify({ orderId: marker, customerId: "bob", amount: 999, currency: "usd" }),
+      },
+    ]);
+    await collector.waitFor(initiatedFor(marker));
+  };
+
   it("an invocation that is not an MSK event fails loudly (a wiring mistake, not a dead letter)", async () => {
     const { handler } = await import("../../functions/order-placed.js");
     await expect(handler({ Records: [{ eventSource: "aws:sqs" }] })).rejects.toThrow(
@@ -224,14 +230,7 @@ describe("order.placed", () => {
     await send([{ key: orderId, value: order(orderId) }]);
     await collector.waitFor(initiatedFor(orderId));
     // A later record on the same partition proves both copies were handled.
-    const marker = uniqueId("marker");
-    await send([
-      {
-        key: orderId,
-        value: JSON.stringify({ orderId: marker, customerId: "bob", amount: 999, currency: "usd" }),
-      },
-    ]);
-    await collector.waitFor(initiatedFor(marker));
+    await markerHandledAfter(orderId);
     // One payment.initiated: one event id (delivery is at least once, so a republished copy of
     // that same id would be allowed; a second id would be a second payment).
     expect(initiatedIds(orderId)).toHaveLength(1);
@@ -252,14 +251,7 @@ describe("order.placed", () => {
       send([{ key: orderId, value: order(orderId) }]),
     ]);
     await collector.waitFor(initiatedFor(orderId));
-    const marker = uniqueId("marker");
-    await send([
-      {
-        key: orderId,
-        value: JSON.stringify({ orderId: marker, customerId: "bob", amount: 999, currency: "usd" }),
-      },
-    ]);
-    await collector.waitFor(initiatedFor(marker));
+    await markerHandledAfter(orderId);
     const winner = await stack.repository.paymentIdForOrder(orderId);
     expect([http?.body.id, paymentIdForOrderPlaced(orderId)]).toContain(winner);
     // One payment.initiated: one event id (delivery is at least once, so a republished copy of
@@ -334,15 +326,7 @@ describe("the outbox sweeper", () => {
     // The stream side is stopped: nothing of this payment is published.
     await stack.events?.poller.stop();
     const { id, orderId } = await createPaid();
-    for (const amount of [300, 400]) {
-      const res = await stack.call("POST", `/api/payments/${id}/refund`, {
-        token: ops,
-        body: { amount },
-        headers: { "idempotency-key": uniqueId("r") },
-      });
-      expect(res.status).toBe(202);
-      await stack.simulator.drainWebhooks();
-    }
+    for (const amount of [300, 400]) await refundSettled(id, amount);
     const items = await outboxItems(id);
     expect(items.map((i) => i.eventType)).toEqual([
       "payment.initiated",
