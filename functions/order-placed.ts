@@ -6,10 +6,11 @@
  */
 
 import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context } from "aws-lambda";
 import { SqsDeadLetters } from "../lib/adapters/sqs-dead-letters.js";
 import { deadLetterSettings, parseSettings } from "../lib/config.js";
 import { mskEventSchema, mskRecordSchema } from "../lib/domain/msk.js";
-import { count, logger, METRICS, metrics } from "../lib/observability.js";
+import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
 import { clock, repository, storageConfig } from "../lib/runtime/storage.js";
 import { provider } from "../lib/runtime/stripe.js";
 import { traceAwsClient } from "../lib/tracing.js";
@@ -32,7 +33,8 @@ export interface OrderPlacedSummary {
   deadLetters: number;
 }
 
-export const handler = async (event: unknown): Promise<OrderPlacedSummary> => {
+export const handler = async (event: unknown, context?: Context): Promise<OrderPlacedSummary> => {
+  startInvocation(context);
   const summary: OrderPlacedSummary = { created: 0, exists: 0, deadLetters: 0 };
   try {
     // Not an MSK event at all: a wiring mistake, not a record to set aside. Fail loudly.
@@ -82,6 +84,6 @@ export const handler = async (event: unknown): Promise<OrderPlacedSummary> => {
   } finally {
     count(METRICS.orderPlacedPaymentCreated, summary.created);
     count(METRICS.orderPlacedDeadLetter, summary.deadLetters);
-    metrics.publishStoredMetrics();
+    publishMetrics();
   }
 };

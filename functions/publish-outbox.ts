@@ -7,7 +7,7 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { count, logger, METRICS, metrics } from "../lib/observability.js";
+import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
 import { outboxItemFrom, publishItem } from "../lib/use-cases/publish-outbox.js";
 
@@ -21,6 +21,7 @@ function image(record: DynamoDBRecord): Record<string, AttributeValue> | undefin
 }
 
 export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
+  startInvocation(context);
   let failedEarlier = false;
   const result = await processPartialResponse(
     event,
@@ -52,6 +53,6 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
     processor,
     { context, processInParallel: false },
   );
-  metrics.publishStoredMetrics();
+  publishMetrics();
   return result;
 };

@@ -1,15 +1,17 @@
 /** Scheduled: publishes outbox events the stream has not delivered (after a long broker outage). */
-import { count, logger, METRICS, metrics } from "../lib/observability.js";
+import type { Context } from "aws-lambda";
+import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
 import { type SweepSummary, sweepOutbox } from "../lib/use-cases/publish-outbox.js";
 
 const BATCH = 500;
 
-export const handler = async (): Promise<SweepSummary> => {
+export const handler = async (_event?: unknown, context?: Context): Promise<SweepSummary> => {
+  startInvocation(context);
   const summary = await sweepOutbox(publishDeps, BATCH);
   count(METRICS.outboxSwept, summary.published);
   count(METRICS.outboxPublishFailed, summary.failed);
-  metrics.publishStoredMetrics();
+  publishMetrics();
   if (summary.published > 0 || summary.failed > 0) logger.info("outbox sweep", { ...summary });
   return summary;
 };

@@ -4,9 +4,11 @@
  * arrays, records grouped by `topic-partition`). A batch the handler fails is not committed and is
  * delivered again, as MSK does.
  */
+import type { Context } from "aws-lambda";
 import { Kafka, logLevel } from "kafkajs";
+import { localLambdaContext } from "./lambda-context.js";
 
-export type MskHandler = (event: unknown) => Promise<unknown>;
+export type MskHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 export interface OrderConsumer {
   stop(): Promise<void>;
@@ -61,7 +63,7 @@ export async function startOrderConsumer(options: {
         },
       };
       try {
-        await options.handler(event);
+        await options.handler(event, localLambdaContext("order-placed", 60));
       } catch (error) {
         options.log?.(
           `order.placed batch failed, will be delivered again: ${error instanceof Error ? error.message : String(error)}`,

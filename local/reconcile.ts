@@ -1,5 +1,6 @@
 /** `npm run reconcile`: one reconciliation run against the service `npm start` is running. */
 import { applyServiceEnvironment, readState } from "./environment.js";
+import { localLambdaContext } from "./lambda-context.js";
 
 const state = await readState();
 if (state === undefined) {
@@ -8,4 +9,4 @@ if (state === undefined) {
 }
 applyServiceEnvironment({ ...state, logLevel: "WARN" });
 const { handler } = await import("../functions/reconcile.js");
-console.log(JSON.stringify(await handler()));
+console.log(JSON.stringify(await handler({}, localLambdaContext("reconcile", 300))));

@@ -14,6 +14,7 @@ import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./d
 import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
 import { createLocalDeadLetterQueue, startLocalEvents } from "./events.js";
 import { startGateway } from "./gateway.js";
+import { localLambdaContext } from "./lambda-context.js";
 import { DEV_KEY_FILE } from "./paths.js";
 import { startStripeSimulator } from "./stripe-simulator/index.js";
 
@@ -164,10 +165,10 @@ try {
 async function runReconciliation(): Promise<void> {
   try {
     const reconcile = await import("../functions/reconcile.js");
-    const summary = await reconcile.handler();
+    const summary = await reconcile.handler({}, localLambdaContext("reconcile", 300));
     if (summary.looked > 0) say(`reconciliation: ${JSON.stringify(summary)}`);
     const sweep = await import("../functions/sweep-outbox.js");
-    const swept = await sweep.handler();
+    const swept = await sweep.handler({}, localLambdaContext("sweep-outbox", 300));
     if (swept.published > 0 || swept.failed > 0) say(`outbox sweep: ${JSON.stringify(swept)}`);
   } catch (error) {
     say(`reconciliation failed: ${error instanceof Error ? error.message : String(error)}`);

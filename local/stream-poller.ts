@@ -25,6 +25,7 @@ import type {
   AttributeValue as LambdaAttributeValue,
 } from "aws-lambda";
 import { localDynamoDbClientConfig } from "./dynamodb.js";
+import { localLambdaContext } from "./lambda-context.js";
 
 export type StreamHandler = (
   event: DynamoDBStreamEvent,
@@ -77,24 +78,6 @@ function toLambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
       ...(d?.SizeBytes === undefined ? {} : { SizeBytes: d.SizeBytes }),
       StreamViewType: "NEW_AND_OLD_IMAGES",
     },
-  };
-}
-
-function context(): Context {
-  const deadline = Date.now() + 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "payment-service-local-publish-outbox",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:publish-outbox",
-    memoryLimitInMB: "256",
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: "/aws/lambda/publish-outbox",
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }
 
@@ -181,7 +164,7 @@ export async function startStreamPoller(options: {
     };
     let response: DynamoDBBatchResponse | undefined;
     try {
-      response = await options.handler(event, context());
+      response = await options.handler(event, localLambdaContext("publish-outbox", 60));
     } catch (error) {
       options.log?.(
         `stream handler failed: ${error instanceof Error ? error.message : String(error)}`,

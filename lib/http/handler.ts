@@ -4,7 +4,6 @@
  * map the result.
  */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import httpJsonBodyParser from "@middy/http-json-body-parser";
 import type {
@@ -19,7 +18,7 @@ import {
   MalformedJsonError,
   UnsupportedMediaTypeError,
 } from "../domain/errors.js";
-import { logger, metrics, redact } from "../observability.js";
+import { logger, publishMetrics, redact } from "../observability.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../schemas.js";
 import { tracingMiddleware } from "../tracing.js";
 import { problemFromError } from "./problem.js";
@@ -89,11 +88,17 @@ export function httpHandler(
       request.response = response;
     },
   });
-  stack.use(logMetrics(metrics));
-  // Every log line of the request carries its Lambda request id and API Gateway's request id.
-  stack.use(
-    injectLambdaContext(logger, { correlationIdPath: "requestContext.requestId", resetKeys: true }),
-  );
+  stack.use({ after: publishMetrics, onError: publishMetrics });
+  // Every log line of the request carries its Lambda request id and, as `correlation_id`, API
+  // Gateway's request id (the one in the access log). Set directly: a `correlationIdPath` would
+  // need Powertools' JMESPath search function at cold start, for one property read.
+  stack.use(injectLambdaContext(logger, { resetKeys: true }));
+  stack.use({
+    before: async (request) => {
+      const requestId = request.event.requestContext?.requestId;
+      if (requestId !== undefined) logger.setCorrelationId(requestId);
+    },
+  });
   // With tracing on (lib/tracing.ts): the handler's subsegment, without the response.
   if (tracingMiddleware !== undefined) stack.use(tracingMiddleware);
   if (mode === "optional") {

@@ -10,7 +10,9 @@ import { problemFromError } from "../../lib/http/problem.js";
 import {
   countEvents,
   eventMetricName,
+  isCardNumber,
   metrics,
+  passesLuhn,
   RedactingLogFormatter,
   redact,
 } from "../../lib/observability.js";
@@ -97,6 +99,35 @@ describe("redaction", () => {
     expect(out).not.toContain("4242 4242");
     expect(out).not.toContain("t=1,v1=x");
     expect(out).toContain("1000");
+  });
+
+  it("masks card numbers and keeps ids whose digits are no card number", () => {
+    // Stripe's test cards (Visa, Mastercard, Amex, 19-digit Visa), grouped or not.
+    for (const card of [
+      "4242424242424242",
+      "5555-5555-5555-4444",
+      "378282246310005",
+      "4000056655665556",
+    ])
+      expect(redact(`paid with ${card}.`)).toBe("paid with [redacted].");
+    expect(redact("order o-card-17961608786640 paid")).toBe("order o-card-17961608786640 paid");
+    expect(redact("pi_3PZ1234567890123 and 1234567890123")).toBe(
+      "pi_3PZ1234567890123 and 1234567890123",
+    );
+  });
+
+  it("implements Luhn as card issuers do", () => {
+    expect(passesLuhn("79927398713")).toBe(true);
+    expect(passesLuhn("79927398710")).toBe(false);
+    expect(passesLuhn("4242424242424242")).toBe(true);
+    expect(passesLuhn("4242424242424241")).toBe(false);
+  });
+
+  it("takes a card number only with a card network's first digit, a card's length and Luhn", () => {
+    expect(isCardNumber("17961608786640")).toBe(false); // passes Luhn, no network starts with 1
+    expect(isCardNumber("36227206271667")).toBe(true); // Diners, 14 digits
+    expect(isCardNumber("424242424242")).toBe(false); // 12 digits
+    expect(isCardNumber("4242424242424241")).toBe(false); // fails Luhn
   });
 });
 
