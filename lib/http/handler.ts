@@ -17,6 +17,7 @@ import {
   IdempotencyKeyMissingError,
   MalformedJsonError,
   UnsupportedMediaTypeError,
+  ValidationError,
 } from "../domain/errors.js";
 import { logger, publishMetrics, redact } from "../observability.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../schemas.js";
@@ -50,7 +51,20 @@ function middyStatus(error: unknown): number | undefined {
   return typeof error.statusCode === "number" ? error.statusCode : undefined;
 }
 
+/** The key middy's parser refused (`__proto__`, or a `constructor` holding a `prototype`). */
+function forbiddenKey(error: unknown): string | undefined {
+  if (!(error instanceof Error) || error.message !== "Forbidden key in JSON body") return undefined;
+  const cause: unknown = error.cause;
+  if (typeof cause !== "object" || cause === null || !("data" in cause)) return "__proto__";
+  return String(cause.data);
+}
+
 function translateMiddyError(error: unknown): unknown {
+  const key = forbiddenKey(error);
+  if (key !== undefined) {
+    // Refused rather than dropped: JavaScript cannot hold it as an ordinary key.
+    return new ValidationError([{ path: "/", message: `the key ${key} is not accepted` }]);
+  }
   const status = middyStatus(error);
   if (status === 415)
     return new UnsupportedMediaTypeError("Send the body as application/json.", { cause: error });

@@ -19,7 +19,9 @@ export const dynamoClient = traceAwsClient(
   }),
 );
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
-  marshallOptions: { removeUndefinedValues: true },
+  // convertClassInstanceToMap: the marshaller tells a plain object by `constructor.name`, which a
+  // caller's own metadata key `constructor` shadows; without it such a payment could not be stored.
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
 });
 
 export const repository = new DynamoPaymentRepository(
