@@ -36,7 +36,9 @@ const settings = z.object({
     .string()
     .regex(/^whsec_\w+$/, { error: "must look like whsec_..." })
     .optional(),
-  DYNAMODB_ENDPOINT: z.url().optional(),
+  DYNAMODB_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://127.0.0.1:8000" })
+    .optional(),
   KAFKA_BROKERS: kafkaSettings.shape.KAFKA_BROKERS,
   KAFKA_TOPIC_PREFIX: z.optional(kafkaSettings.shape.KAFKA_TOPIC_PREFIX),
   ORDER_PLACED_DLQ_URL: z.url().optional(),
@@ -49,6 +51,29 @@ const settings = z.object({
 function fail(line: string): never {
   console.error(`npm start: ${line}`);
   process.exit(1);
+}
+
+const USAGE = `usage: npm start
+Runs the whole service offline on http://127.0.0.1:$PORT. Settings (environment):
+  PORT (3005), STRIPE_SIMULATOR_PORT (12111), STRIPE_SECRET_KEY (the simulator's key; a real
+  sk_test_ key uses Stripe test mode), STRIPE_WEBHOOK_SECRET, DYNAMODB_ENDPOINT (a local moto
+  server), KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, ORDER_PLACED_DLQ_URL, RECONCILE_INTERVAL_SECONDS (60),
+  LOG_LEVEL (INFO). See README.md, Configuration.`;
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+/** A listen error as one line naming the setting that chose the port. */
+async function listening<T>(setting: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof Error && "code" in error && error.code === "EADDRINUSE") {
+      throw new Error(`port ${port} is taken by another program: set ${setting} to a free port`);
+    }
+    throw error;
+  }
 }
 
 const parsed = settings.safeParse(process.env);
@@ -75,18 +100,28 @@ try {
     say(`DynamoDB at ${endpoint}`);
   }
   const client = new DynamoDBClient(localDynamoDbClientConfig(endpoint));
-  await createTables(client);
-  client.destroy();
+  try {
+    await createTables(client);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `DYNAMODB_ENDPOINT: the DynamoDB at ${endpoint} could not create the tables (${reason})`,
+    );
+  } finally {
+    client.destroy();
+  }
   say(`tables ${tables.payments.name}, ${tables.idempotency.name} ready`);
 
   let stripeApiBase: string | undefined;
   if (useSimulator) {
-    const simulator = await startStripeSimulator({
-      port: env.STRIPE_SIMULATOR_PORT,
-      webhookUrl: `http://127.0.0.1:${env.PORT}/api/webhooks/stripe`,
-      webhookSecret,
-      log: (line) => say(`stripe-simulator: ${line}`),
-    });
+    const simulator = await listening("STRIPE_SIMULATOR_PORT", env.STRIPE_SIMULATOR_PORT, () =>
+      startStripeSimulator({
+        port: env.STRIPE_SIMULATOR_PORT,
+        webhookUrl: `http://127.0.0.1:${env.PORT}/api/webhooks/stripe`,
+        webhookSecret,
+        log: (line) => say(`stripe-simulator: ${line}`),
+      }),
+    );
     stops.push(() => simulator.close());
     stripeApiBase = simulator.url;
     say(`Stripe simulator on ${simulator.url} (key ${LOCAL_STRIPE_KEY})`);
@@ -125,12 +160,14 @@ try {
   stops.push(() => clearState());
 
   const keys = await loadOrCreateDevKeys(DEV_KEY_FILE);
-  const gateway = await startGateway({
-    port: env.PORT,
-    routes,
-    verifyToken: tokenVerifier(keys),
-    log: (line) => say(line),
-  });
+  const gateway = await listening("PORT", env.PORT, () =>
+    startGateway({
+      port: env.PORT,
+      routes,
+      verifyToken: tokenVerifier(keys),
+      log: (line) => say(line),
+    }),
+  );
   stops.push(() => gateway.close());
   const events = await startLocalEvents({
     dynamodbEndpoint: endpoint,

@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clearState, writeState } from "../../local/environment.js";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url).pathname;
@@ -132,6 +133,7 @@ describe("npm start with a bad setting", () => {
     ["PORT", { PORT: "not-a-port" }],
     ["STRIPE_SECRET_KEY", { STRIPE_SECRET_KEY: "sk_live_refused_locally" }],
     ["DYNAMODB_ENDPOINT", { DYNAMODB_ENDPOINT: "nowhere" }],
+    ["DYNAMODB_ENDPOINT", { DYNAMODB_ENDPOINT: "localhost:8000" }],
   ])("stops with one line naming %s", async (name, env) => {
     const service = start(env);
     const [code] = (await once(service.child, "exit")) as [number | null];
@@ -139,5 +141,89 @@ describe("npm start with a bad setting", () => {
     const errors = service.lines.filter((l) => l.startsWith("npm start:"));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(name);
+  });
+});
+
+/** Runs a script to its end; its exit code and output, whatever the code. */
+async function runScript(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [tsx, ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += String(chunk);
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code: code ?? -1, stdout, stderr };
+}
+
+describe("npm start on a taken port", () => {
+  it("stops with one line naming PORT", async () => {
+    const taken = createServer();
+    taken.listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const address = taken.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    try {
+      const service = start({
+        PORT: String(address.port),
+        STRIPE_SIMULATOR_PORT: String(await freePort()),
+        LOG_LEVEL: "WARN",
+      });
+      const [code] = (await once(service.child, "exit")) as [number | null];
+      expect(code).toBe(1);
+      const errors = service.lines.filter((l) => l.startsWith("npm start:"));
+      expect(errors).toEqual([
+        `npm start: port ${address.port} is taken by another program: set PORT to a free port`,
+      ]);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+describe("the scripts' help and their mistakes", () => {
+  it.each([["local/start.ts"], ["local/token.ts"], ["local/reconcile.ts"]])(
+    "%s --help prints its usage",
+    async (script) => {
+      const { code, stdout } = await runScript([script, "--help"]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^usage: npm /);
+    },
+  );
+
+  it("token: an unknown option or no --sub is one line and the usage, no stack trace", async () => {
+    for (const args of [["--bogus"], ["--scope", "payments:read"]]) {
+      const { code, stderr } = await runScript(["local/token.ts", ...args]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/^npm run token: /);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("reconcile: a state file left by a stopped npm start is one line, no stack trace", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    await writeState({
+      dynamodbEndpoint: dead,
+      stripeApiBase: dead,
+      stripeSecretKey: "sk_test_local_simulator",
+      webhookSecret: "whsec_stale",
+      logLevel: "WARN",
+    });
+    try {
+      const { code, stderr } = await runScript(["local/reconcile.ts"]);
+      expect(code).toBe(1);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toMatch(/^npm run reconcile: the service recorded in .* does not answer/);
+    } finally {
+      await clearState();
+    }
   });
 });
