@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from "aws-lambda";
 import type { RouteDefinition } from "../infra/routes.js";
 import type { JwtClaims } from "../lib/auth.js";
-import { problem } from "../lib/http/problem.js";
+import { type ProblemCode, problem } from "../lib/http/problem.js";
 
 export type LambdaHttpHandler = (
   event: APIGatewayProxyEventV2WithJWTAuthorizer,
@@ -166,7 +166,7 @@ function sendResult(res: ServerResponse, result: unknown): void {
   send(res, 200, { "content-type": "application/json" }, body);
 }
 
-function sendProblem(res: ServerResponse, code: string, detail: string): void {
+function sendProblem(res: ServerResponse, code: ProblemCode, detail: string): void {
   const answer = problem(code, detail);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(answer.headers ?? {})) headers[k] = String(v);

@@ -8,8 +8,36 @@ export interface FieldError {
   readonly message: string;
 }
 
+/**
+ * Every code a domain error can carry. lib/http/problem.ts maps each one to an answer; the
+ * compiler holds the two together, so a new code can never fall through to a 500.
+ */
+export type ErrorCode =
+  | "validation_failed"
+  | "malformed_json"
+  | "unsupported_media_type"
+  | "idempotency_key_missing"
+  | "idempotency_key_invalid"
+  | "idempotency_key_reused"
+  | "idempotency_request_in_progress"
+  | "insufficient_scope"
+  | "unauthorized"
+  | "payment_not_found"
+  | "order_already_has_payment"
+  | "payment_not_refundable"
+  | "refund_exceeds_remaining"
+  | "concurrent_update"
+  | "provider_unavailable"
+  | "provider_rejected"
+  | "invalid_signature"
+  | "payment_not_capturable"
+  | "payment_not_cancelable"
+  | "capture_exceeds_authorized"
+  | "try_again_later"
+  | "payment_not_recorded_yet";
+
 export abstract class DomainError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   /** Extra members of the problem document (for example `paymentId`). */
   readonly extensions: Readonly<Record<string, string | number>>;
 

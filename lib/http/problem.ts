@@ -3,7 +3,7 @@
  * Anything that is not a known error is a generic 500 that leaks nothing.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { DomainError, ValidationError } from "../domain/errors.js";
+import { DomainError, type ErrorCode, ValidationError } from "../domain/errors.js";
 
 interface ProblemSpec {
   readonly status: number;
@@ -11,8 +11,11 @@ interface ProblemSpec {
   readonly retryAfterSeconds?: number;
 }
 
-/** Status and title of every problem code the API answers with. */
-export const PROBLEMS: Readonly<Record<string, ProblemSpec>> = {
+/** Codes answered by the gateway and the error handler themselves, not by a domain error. */
+export type ProblemCode = ErrorCode | "route_not_found" | "internal_error";
+
+/** Status and title of every problem code the API answers with (each domain code must be here). */
+export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
   validation_failed: { status: 400, title: "The request is not valid" },
   malformed_json: { status: 400, title: "The body is not valid JSON" },
   unsupported_media_type: { status: 415, title: "The body must be application/json" },
@@ -75,12 +78,11 @@ export interface ProblemBody {
 
 /** Builds a problem+json answer for `code`. */
 export function problem(
-  code: string,
+  code: ProblemCode,
   detail: string,
   extensions: Record<string, unknown> = {},
 ): APIGatewayProxyStructuredResultV2 {
-  const spec = PROBLEMS[code] ??
-    PROBLEMS.internal_error ?? { status: 500, title: "Internal error" };
+  const spec = PROBLEMS[code];
   const body: ProblemBody = {
     type: `${PROBLEM_TYPE_BASE}${code}`,
     title: spec.title,
@@ -112,7 +114,7 @@ export function problemFromError(error: unknown): {
       unexpected: false,
     };
   }
-  if (error instanceof DomainError && PROBLEMS[error.code] !== undefined) {
+  if (error instanceof DomainError) {
     return { response: problem(error.code, error.message, error.extensions), unexpected: false };
   }
   return {

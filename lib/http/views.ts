@@ -53,6 +53,7 @@ export function paymentView(
     ...head,
     ...(clientSecret === undefined ? {} : { clientSecret }),
     stripePaymentIntentId,
+    amountCaptured: p.amountCaptured,
     amountRefunded: p.amountRefunded,
     ...(p.status === "failed"
       ? { failureCode: p.failureCode ?? "unknown", failureMessage: p.failureMessage ?? "" }

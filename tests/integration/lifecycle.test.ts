@@ -80,7 +80,11 @@ describe("automatic capture", () => {
     const { id, pi } = await create();
     await confirm(pi, "pm_card_visa");
     const payment = await read(id);
-    expect(payment).toMatchObject({ status: "captured", amountRefunded: 0 });
+    expect(payment).toMatchObject({
+      status: "captured",
+      amountCaptured: 10_000,
+      amountRefunded: 0,
+    });
     expect(payment.clientSecret).toBeUndefined();
     expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
       "initiated:api",
@@ -131,6 +135,12 @@ describe("manual capture", () => {
     expect(captured.status).toBe(200);
     expect(captured.body.status).toBe("captured");
     await stack.simulator.drainWebhooks();
+    // A partial capture shows before any refund does.
+    expect(await read(id)).toMatchObject({
+      amount: 10_000,
+      amountCaptured: 6_000,
+      amountRefunded: 0,
+    });
     expect((await historyOf(id)).map((h) => h.status)).toEqual([
       "initiated",
       "authorized",

@@ -377,6 +377,7 @@ describe("GET /api/payments/{id} and ?orderId=", () => {
       orderId,
       status: "initiated",
       amount: 2500,
+      amountCaptured: 0,
       amountRefunded: 0,
       clientSecret: made.body.clientSecret,
       history: [{ status: "initiated", source: "api", at: made.body.createdAt }],
