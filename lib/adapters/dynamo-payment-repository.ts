@@ -316,7 +316,13 @@ export class DynamoPaymentRepository implements PaymentRepository {
                   sk: refundSk(refund.id),
                   type: "refund",
                 },
-                ConditionExpression: "attribute_not_exists(sk)",
+                // A refund released as `canceled` never reached Stripe (a 429, or nothing
+                // answered and reconciliation found no such refund): the same request may hold it
+                // again. The payment's version check above still re-decides the remainder.
+                ConditionExpression:
+                  "attribute_not_exists(sk) OR (reservation = :released AND #rstatus = :canceled)",
+                ExpressionAttributeNames: { "#rstatus": "status" },
+                ExpressionAttributeValues: { ":released": "released", ":canceled": "canceled" },
               },
             },
           ],

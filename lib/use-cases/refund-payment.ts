@@ -4,7 +4,8 @@
  *   1. read the payment, decide (409 not refundable / 422 exceeds remaining)
  *   2. reserve the amount and write the refund, version-checked (on conflict: read, decide again)
  *   3. ask Stripe, keyed by the refund id (a retry reaches the same Stripe refund)
- *   4. Stripe refused for sure (4xx, 429)  -> release the reservation
+ *   4. Stripe refused (4xx)               -> release the reservation (`failed`): refused for good
+ *      Stripe did nothing (429)            -> release it (`canceled`): the same key may try again
  *      Stripe may have acted (timeout, 5xx) -> keep it held and answer 503: a retry with the same
  *      Idempotency-Key resumes at step 3; the charge.refunded webhook or reconciliation settles it
  *
@@ -67,8 +68,10 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
       (error instanceof ProviderUnavailableError && !error.mayHaveExecuted);
     if (certainNothingHappened) {
       // The caller must learn Stripe's answer even if the release fails (reconciliation then
-      // releases the refund later), so a release failure never replaces it.
-      await deps.repository.releaseRefund(held, "failed", deps.clock.now()).catch(() => undefined);
+      // releases the refund later), so a release failure never replaces it. A refusal is final
+      // (`failed`); a request Stripe did not take (`canceled`) may be held again by a retry.
+      const status = error instanceof ProviderRejectedError ? "failed" : "canceled";
+      await deps.repository.releaseRefund(held, status, deps.clock.now()).catch(() => undefined);
     }
     if (error instanceof ProviderRejectedError) {
       if (error.providerCode === "amount_too_large") throw new RefundExceedsRemainingError(0);
@@ -98,7 +101,8 @@ async function reserve(
     if (!decision.ok) {
       // An earlier try of this very request may be what used the remainder up: resume it.
       const earlier = await deps.repository.getRefund(payment.id, input.refundId);
-      if (earlier !== undefined) return { held: resumable(earlier, input), payment };
+      const resumed = earlier === undefined ? undefined : resumable(earlier, input);
+      if (resumed !== undefined) return { held: resumed, payment };
       if (decision.reason === "exceeds_remaining")
         throw new RefundExceedsRemainingError(decision.remaining);
       throw new PaymentNotRefundableError(
@@ -118,15 +122,21 @@ async function reserve(
     };
     const result = await deps.repository.reserveRefund(payment, refund);
     if (result.outcome === "reserved") return { held: result.refund, payment };
-    if (result.outcome === "exists") return { held: resumable(result.refund, input), payment };
+    if (result.outcome === "exists") {
+      const resumed = resumable(result.refund, input);
+      if (resumed !== undefined) return { held: resumed, payment };
+    }
     // Someone changed the payment since we read it: back off a little, then decide again.
     await delay(randomInt(2, 10 + attempt * 5));
   }
   throw new ConcurrentUpdateError("The payment is being changed by many requests at once; retry.");
 }
 
-/** An earlier try of this same request left this refund; continue it, if it is the same request. */
-function resumable(earlier: Refund, input: RefundInput): Refund {
+/**
+ * An earlier try of this same request left this refund: continue it, if it is the same request.
+ * Undefined: it never reached Stripe and was released, so it is to be decided and held afresh.
+ */
+function resumable(earlier: Refund, input: RefundInput): Refund | undefined {
   const sameAmount = input.amount === undefined || input.amount === earlier.amount;
   if (!sameAmount || input.reason !== earlier.reason) {
     throw new IdempotencyKeyReusedError(
@@ -134,6 +144,7 @@ function resumable(earlier: Refund, input: RefundInput): Refund {
     );
   }
   if (earlier.reservation === "released") {
+    if (earlier.status === "canceled") return undefined;
     throw new PaymentNotRefundableError("An earlier try of this refund was refused.");
   }
   return earlier;

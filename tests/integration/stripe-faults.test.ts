@@ -111,14 +111,38 @@ describe("Stripe faults", () => {
     expect(up.body.stripePaymentIntentId).toBe(intentsFor(orderId)[0]?.id);
   });
 
-  it("refund: a 429 past the retries is a 503 and releases the reserved amount", async () => {
+  it("refund: a 429 past the retries is a 503 that releases the amount, and the same key then refunds once", async () => {
     const { id, pi } = await capturedPayment();
+    const key = uniqueId("rkey");
     stack.simulator.setFaults({ failNext: 3, status: 429, paths: "/v1/refunds", method: "POST" });
-    const res = await refund(id, uniqueId("rkey"), 2_000);
+    const res = await refund(id, key, 2_000);
     stack.simulator.clearFaults();
     expect(res.status).toBe(503);
     expect(res.body.code).toBe("provider_unavailable");
+    expect(res.headers.get("retry-after")).toBe("5");
     expect((await stack.repository.get(id))?.amountRefundPending).toBe(0);
+    expect(stack.simulator.refunds().filter((r) => r.payment_intent === pi)).toHaveLength(0);
+
+    // The 503 said "retry with the same key": it succeeds, once.
+    const again = await refund(id, key, 2_000);
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ amount: 2_000 });
+    const replay = await refund(id, key, 2_000);
+    expect(replay.status).toBe(202);
+    expect(replay.body.id).toBe(again.body.id);
+    expect(stack.simulator.refunds().filter((r) => r.payment_intent === pi)).toHaveLength(1);
+  });
+
+  it("refund: one Stripe refuses stays refused for the same key", async () => {
+    const { id, pi } = await capturedPayment();
+    const key = uniqueId("rkey");
+    stack.simulator.setFaults({ failNext: 1, status: 400, paths: "/v1/refunds", method: "POST" });
+    const refused = await refund(id, key, 2_000);
+    stack.simulator.clearFaults();
+    expect(refused.status).toBe(409);
+    const again = await refund(id, key, 2_000);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("payment_not_refundable");
     expect(stack.simulator.refunds().filter((r) => r.payment_intent === pi)).toHaveLength(0);
   });
 
