@@ -101,7 +101,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
 
   /** The sparse-index attributes that put an open payment on reconciliation's list. */
   private watchFields(payment: Payment): { watch?: string; watchAt?: string } {
-    if (!needsWatching(payment, payment.updatedAt)) return {};
+    if (!needsWatching(payment)) return {};
     return { watch: "open", watchAt: nextLookAt(payment.updatedAt, this.reconcileAfterSeconds) };
   }
 

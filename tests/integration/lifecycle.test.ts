@@ -410,3 +410,94 @@ describe("reconciliation limits", () => {
     expect((await outboxItems(id)).length).toBe(events);
   }, 180_000);
 });
+
+describe("abandoned checkouts", () => {
+  const HOUR = 3_600_000;
+  /** One reconciliation run as the scheduled one does it, at `createdAt + hours`. */
+  async function reconcileAt(
+    createdAt: string,
+    hours: number,
+    provider?: import("../../lib/ports.js").PaymentProvider,
+  ) {
+    const runtime = await import("../../lib/runtime/storage.js");
+    const stripe = await import("../../lib/runtime/stripe.js");
+    const { reconcile: run } = await import("../../lib/use-cases/reconcile.js");
+    const at = new Date(Date.parse(createdAt) + hours * HOUR).toISOString();
+    return await run(
+      {
+        repository: runtime.repository,
+        provider: provider ?? stripe.provider,
+        clock: { now: () => at },
+      },
+      { afterSeconds: runtime.storageConfig.RECONCILE_AFTER_SECONDS, limit: 1000 },
+    );
+  }
+  const createdAt = async (id: string) => String((await read(id)).createdAt);
+  const due = (at: string) => stack.repository.dueForReconciliation(at, 1000);
+
+  it.each([
+    ["initiated", undefined],
+    ["failed", "pm_card_chargeDeclined"],
+  ])("%s payment, unpaid for 24 h: canceled at Stripe as abandoned", async (status, card) => {
+    const { id, pi } = await create();
+    if (card !== undefined) await confirm(pi, card);
+    const created = await createdAt(id);
+    expect((await read(id)).status).toBe(status);
+
+    // Within the window: left as it is, and looked at again when the window closes.
+    await reconcileAt(created, 23);
+    expect((await read(id)).status).toBe(status);
+    const closes = new Date(Date.parse(created) + 24 * HOUR).toISOString();
+    expect(await due(new Date(Date.parse(closes) - 1000).toISOString())).not.toContain(id);
+    expect(await due(closes)).toContain(id);
+
+    const summary = await reconcileAt(created, 24);
+    expect(summary.abandoned).toBeGreaterThanOrEqual(1);
+    const intent = await stack.stripe.paymentIntents.retrieve(pi);
+    expect(intent).toMatchObject({ status: "canceled", cancellation_reason: "abandoned" });
+    expect(await read(id, ops)).toMatchObject({ status: "canceled" });
+    expect((await historyOf(id)).at(-1)).toEqual(
+      expect.objectContaining({ status: "canceled", source: "reconciliation" }),
+    );
+    // Canceled is final: off the list for good, and the customer can no longer pay.
+    expect(await due(new Date(Date.parse(created) + 30 * 24 * HOUR).toISOString())).not.toContain(
+      id,
+    );
+    await expect(
+      stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_visa" }),
+    ).rejects.toThrow();
+  });
+
+  it("a customer who pays while the cancel is on its way keeps the payment: Stripe's state wins", async () => {
+    const { id, pi } = await create();
+    const created = await createdAt(id);
+    const { StripePaymentProvider } = await import("../../lib/adapters/stripe-payment-provider.js");
+    const { stripe } = await import("../../lib/runtime/stripe.js");
+    // The customer pays (its webhooks lost) between reconciliation's read and its cancel.
+    class CustomerPaysFirst extends StripePaymentProvider {
+      override async cancelPaymentIntent(
+        paymentIntentId: string,
+        idempotencyKey: string,
+        reason: "duplicate" | "requested_by_customer" | "abandoned",
+      ) {
+        stack.simulator.setWebhookBehaviour({ mode: "drop" });
+        await confirm(pi, "pm_card_visa");
+        stack.simulator.setWebhookBehaviour({ mode: "normal" });
+        return await super.cancelPaymentIntent(paymentIntentId, idempotencyKey, reason);
+      }
+    }
+    await reconcileAt(created, 25, new CustomerPaysFirst(stripe));
+    expect((await stack.stripe.paymentIntents.retrieve(pi)).status).toBe("succeeded");
+    expect(await read(id)).toMatchObject({ status: "captured" });
+    expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
+      "initiated:api",
+      "authorized:reconciliation",
+      "captured:reconciliation",
+    ]);
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+    ]);
+  });
+});
