@@ -82,6 +82,8 @@ export interface PaymentRepository {
   listRefunds(paymentId: string): Promise<Refund[]>;
   /** Writes a change (payment, history, outbox, refund records, Stripe event id), all or nothing. */
   applyChange(plan: ChangePlan): Promise<ApplyChangeResult>;
+  /** Whether `applyChange` can write this plan in one transaction (the store's limits). */
+  changeFits(plan: ChangePlan): boolean;
   /** Records what Stripe answered for a held refund (the amount stays held until settled). */
   recordProviderRefund(
     refund: Refund,

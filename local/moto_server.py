@@ -31,6 +31,44 @@ from werkzeug.serving import BaseWSGIServer
 HOST = "127.0.0.1"
 
 
+def copy_tables_once_per_transaction() -> None:
+    """moto's transact_write_items backs up a table by deep-copying it once per write in the
+    transaction, not once per table: a 100-write transaction copies the whole table 100 times,
+    seconds on a table the tests have filled (DynamoDB itself takes milliseconds). The backup
+    is taken before any write, so one copy per table is the same backup."""
+    import copy
+
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models.table import Table
+
+    class TableCopies:
+        def __init__(self) -> None:
+            # Keyed by id, holding the original too, so that no id is reused during the call.
+            self.copies: dict[int, tuple[object, object]] = {}
+
+        def deepcopy(self, value, *args):  # type: ignore[no-untyped-def]
+            if not isinstance(value, Table) or args:
+                return copy.deepcopy(value, *args)
+            if id(value) not in self.copies:
+                self.copies[id(value)] = (value, copy.deepcopy(value))
+            return self.copies[id(value)][1]
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(copy, name)
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):  # type: ignore[no-untyped-def]
+        # Single-threaded server (see above): swapping the module's `copy` for the call is safe.
+        models.copy = TableCopies()
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = copy
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
 class SingleRequestHandler(MotoRequestHandler):
     # Close the connection after each response (no keep-alive; see the module docstring).
     protocol_version = "HTTP/1.0"
@@ -51,6 +89,7 @@ def main() -> None:
     port = int(sys.argv[1])
 
     os.environ.setdefault("MOTO_PORT", str(port))
+    copy_tables_once_per_transaction()
     app = DomainDispatcherApplication(create_backend_app)
 
     # BaseWSGIServer (not ThreadedWSGIServer) serves requests sequentially on this thread.

@@ -11,6 +11,7 @@
  *   change:   Put    payment  (the new state, version + 1)  IF version = :readVersion
  *             Put    history, outbox items; Update refund records IF unchanged since read;
  *             Put    STRIPE_EVENT#<id>  IF attribute_not_exists                    (one transaction)
+ *             A change must fit one transaction (`changeFits`); the caller splits a bigger one.
  *
  * The remainder (captured - refunded - pending) is computed from the version that was read; the
  * version check makes the write fail if anything changed since, so two concurrent refunds can
@@ -75,6 +76,15 @@ export const OUTBOX_SWEEP_AFTER_SECONDS = 600;
 const STRIPE_EVENT_RETENTION_SECONDS = 30 * 24 * 3600;
 
 type Item = Record<string, unknown>;
+type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
+
+/** DynamoDB's limits on one transaction: 100 writes, 4 MB in all. */
+const MAX_TRANSACTION_ITEMS = 100;
+/**
+ * Items are measured as JSON, which is close to DynamoDB's own sizing but not the same (numbers,
+ * attribute names): the margin keeps an estimate just under the limit from being refused.
+ */
+const MAX_TRANSACTION_BYTES = 3 * 1024 * 1024;
 
 /** Whether the n-th write of a cancelled transaction failed its condition. */
 function conditionFailedAt(error: TransactionCanceledException, index: number): boolean {
@@ -91,7 +101,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
 
   /** The sparse-index attributes that put an open payment on reconciliation's list. */
   private watchFields(payment: Payment): { watch?: string; watchAt?: string } {
-    if (!needsWatching(payment, payment.updatedAt)) return {};
+    if (!needsWatching(payment)) return {};
     return { watch: "open", watchAt: nextLookAt(payment.updatedAt, this.reconcileAfterSeconds) };
   }
 
@@ -453,10 +463,39 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return Item !== undefined;
   }
 
+  changeFits(plan: ChangePlan): boolean {
+    const items = this.changeItems(plan);
+    if (items.length > MAX_TRANSACTION_ITEMS) return false;
+    let bytes = 0;
+    for (const item of items) bytes += Buffer.byteLength(JSON.stringify(item));
+    return bytes <= MAX_TRANSACTION_BYTES;
+  }
+
   async applyChange(plan: ChangePlan): Promise<ApplyChangeResult> {
+    const items = this.changeItems(plan);
+    // The Stripe event id, when there is one, is always the last write.
+    const eventIndex = items.length - 1;
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+      return "applied";
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (plan.stripeEventId !== undefined && conditionFailedAt(error, eventIndex))
+        return "duplicate_event";
+      const reasons = error.CancellationReasons ?? [];
+      if (
+        reasons.some((r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict")
+      ) {
+        return "conflict";
+      }
+      throw error;
+    }
+  }
+
+  private changeItems(plan: ChangePlan): TransactItems {
     const { before, after } = plan;
     const version = before.version + 1;
-    const items: NonNullable<TransactWriteCommandInput["TransactItems"]> = [
+    const items: TransactItems = [
       {
         Put: {
           TableName: this.tableName,
@@ -509,7 +548,6 @@ export class DynamoPaymentRepository implements PaymentRepository {
         },
       });
     }
-    const eventIndex = items.length;
     if (plan.stripeEventId !== undefined) {
       items.push({
         Put: {
@@ -527,21 +565,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
         },
       });
     }
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return "applied";
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      if (plan.stripeEventId !== undefined && conditionFailedAt(error, eventIndex))
-        return "duplicate_event";
-      const reasons = error.CancellationReasons ?? [];
-      if (
-        reasons.some((r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict")
-      ) {
-        return "conflict";
-      }
-      throw error;
-    }
+    return items;
   }
 
   async getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined> {

@@ -1,8 +1,9 @@
 /**
  * Brings a payment up to date with facts from Stripe (a webhook's object, an API answer, or a
  * re-fetch during reconciliation): merge them (lib/domain/lifecycle.ts), then write the new state,
- * one history entry per change and the contract's event for it, in one version-checked
- * transaction. A concurrent writer makes the transaction fail; then read again and merge again.
+ * one history entry per change and the contract's event for it, in a version-checked
+ * transaction (several in turn when the facts are more than one transaction takes: see
+ * planStep). A concurrent writer makes the transaction fail; then read again and merge again.
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
@@ -10,7 +11,7 @@ import { ConcurrentUpdateError, PaymentNotFoundError } from "../domain/errors.js
 import { type OutboxEvent, paymentEvent } from "../domain/events.js";
 import { type Applied, applyFact, type StripeFact } from "../domain/lifecycle.js";
 import type { ChangeSource, Payment, StatusChange } from "../domain/payment.js";
-import type { Clock, PaymentRepository, RefundRecordWrite } from "../ports.js";
+import type { ChangePlan, Clock, PaymentRepository, RefundRecordWrite } from "../ports.js";
 
 export interface ApplyFactsDeps {
   readonly repository: PaymentRepository;
@@ -48,88 +49,158 @@ export async function applyStripeFacts(
   input: ApplyFactsInput,
 ): Promise<ApplyFactsOutcome> {
   const maxAttempts = deps.maxAttempts ?? 20;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  let remaining = input.facts;
+  let written: { payment: Payment; changes: number; eventTypes: string[] } | undefined;
+  for (let attempt = 1; ; ) {
     const before = await deps.repository.get(input.paymentId);
     if (before === undefined) throw new PaymentNotFoundError(`No payment ${input.paymentId}.`);
 
-    const now = deps.clock.now();
-    let current = before;
-    let dirty = false;
-    const history: StatusChange[] = [];
-    const events: OutboxEvent[] = [];
-    const refunds = new Map<string, RefundRecordWrite>();
-    for (const fact of input.facts) {
-      let applied: Applied;
-      if (fact.kind === "refund") {
-        const key = refundKey(fact);
-        const pending = refunds.get(key);
-        const prior =
-          pending === undefined
-            ? await deps.repository.getRefundRecord(before.id, key)
-            : pending.next;
-        applied = applyFact(current, fact, prior);
-        if (
-          applied.refund !== undefined &&
-          JSON.stringify(applied.refund) !== JSON.stringify(prior)
-        ) {
-          refunds.set(key, {
-            key,
-            stripeRefundId: fact.stripeRefundId,
-            prior: pending === undefined ? prior : pending.prior,
-            next: applied.refund,
-          });
-        }
-      } else {
-        applied = applyFact(current, fact);
-      }
-      dirty ||= applied.dirty;
-      for (const change of applied.changes) {
-        // Each event describes the payment as it stood at that step.
-        const step: Payment = { ...applied.payment, status: change.status, updatedAt: now };
-        history.push({ status: change.status, at: now, source: input.source });
-        if (change.event !== undefined) {
-          events.push(
-            paymentEvent(change.event, step, randomUUID(), now, {
-              ...(change.event === "payment.refunded"
-                ? {
-                    amountRefunded: applied.payment.amountRefunded,
-                    ...(change.refundId === undefined ? {} : { refundId: change.refundId }),
-                  }
-                : {}),
-            }),
-          );
-        }
-      }
-      current = applied.payment;
+    const step = await planStep(deps, input, before, remaining);
+    if (step === undefined) {
+      // Nothing (left) to write. The event id need not be recorded: applying it again changes
+      // nothing too.
+      return written === undefined
+        ? { result: "unchanged", payment: before }
+        : { result: "applied", ...written };
     }
-
-    if (!dirty) {
-      // Nothing to write. The event id need not be recorded: applying it again changes nothing too.
-      return { result: "unchanged", payment: before };
-    }
-    const after: Payment = { ...current, updatedAt: now };
-    const result = await deps.repository.applyChange({
-      before,
-      after,
-      history,
-      events,
-      refunds: [...refunds.values()],
-      ...(input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId }),
-    });
+    const result = await deps.repository.applyChange(step.plan);
     if (result === "applied") {
-      deps.onEvents?.(
-        events.map((e) => e.type),
-        after,
-      );
-      return {
-        result,
-        payment: { ...after, version: before.version + 1 },
-        changes: history.length,
-        eventTypes: events.map((e) => e.type),
+      const eventTypes = step.plan.events.map((e) => e.type);
+      deps.onEvents?.(eventTypes, step.plan.after);
+      written = {
+        payment: { ...step.plan.after, version: before.version + 1 },
+        changes: (written?.changes ?? 0) + step.plan.history.length,
+        eventTypes: [...(written?.eventTypes ?? []), ...eventTypes],
       };
+      if (step.rest.length === 0) return { result: "applied", ...written };
+      remaining = step.rest;
+      attempt = 1;
+      continue;
     }
-    if (result === "duplicate_event") return { result };
+    // Another delivery of the same event finished it; what this one wrote before is still true.
+    if (result === "duplicate_event")
+      return written === undefined ? { result } : { result: "applied", ...written };
+    if (attempt >= maxAttempts)
+      throw new ConcurrentUpdateError(
+        `Payment ${input.paymentId} kept changing; giving up for now.`,
+      );
     await delay(randomInt(2, 10 + attempt * 5));
+    attempt++;
   }
-  throw new ConcurrentUpdateError(`Payment ${input.paymentId} kept changing; giving up for now.`);
+}
+
+/**
+ * The next write: as many of `facts` (in order) as one transaction takes, merged into `before`,
+ * and the facts left for later writes. Each write is a complete merge of the facts it holds, so
+ * whatever stops between two writes leaves a true state (some refunds settled, the rest not yet),
+ * and facts applied again are no-ops (a refund settles once), so a retry or a redelivery resumes
+ * where the last write ended. The Stripe event id goes with the last write only, so a
+ * redelivery after a partial write is not taken for a duplicate. Undefined: nothing to write.
+ */
+async function planStep(
+  deps: ApplyFactsDeps,
+  input: ApplyFactsInput,
+  before: Payment,
+  facts: readonly StripeFact[],
+): Promise<{ plan: ChangePlan; rest: readonly StripeFact[] } | undefined> {
+  const now = deps.clock.now();
+  let current = before;
+  let dirty = false;
+  let history: StatusChange[] = [];
+  let events: OutboxEvent[] = [];
+  const refunds = new Map<string, RefundRecordWrite>();
+  const eventId = input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId };
+  for (const [index, fact] of facts.entries()) {
+    let applied: Applied;
+    let refundWrite: RefundRecordWrite | undefined;
+    if (fact.kind === "refund") {
+      const key = refundKey(fact);
+      const pending = refunds.get(key);
+      const prior =
+        pending === undefined
+          ? await deps.repository.getRefundRecord(before.id, key)
+          : pending.next;
+      applied = applyFact(current, fact, prior);
+      if (
+        applied.refund !== undefined &&
+        JSON.stringify(applied.refund) !== JSON.stringify(prior)
+      ) {
+        refundWrite = {
+          key,
+          stripeRefundId: fact.stripeRefundId,
+          prior: pending === undefined ? prior : pending.prior,
+          next: applied.refund,
+        };
+      }
+    } else {
+      applied = applyFact(current, fact);
+    }
+    const stepHistory: StatusChange[] = [];
+    const stepEvents: OutboxEvent[] = [];
+    for (const change of applied.changes) {
+      // Each event describes the payment as it stood at that step.
+      const step: Payment = { ...applied.payment, status: change.status, updatedAt: now };
+      stepHistory.push({ status: change.status, at: now, source: input.source });
+      if (change.event !== undefined) {
+        stepEvents.push(
+          paymentEvent(change.event, step, randomUUID(), now, {
+            ...(change.event === "payment.refunded"
+              ? {
+                  amountRefunded: applied.payment.amountRefunded,
+                  ...(change.refundId === undefined ? {} : { refundId: change.refundId }),
+                }
+              : {}),
+          }),
+        );
+      }
+    }
+    const adds = stepHistory.length + stepEvents.length + (refundWrite === undefined ? 0 : 1);
+    if (adds > 0) {
+      const nextRefunds = new Map(refunds);
+      if (refundWrite !== undefined) nextRefunds.set(refundWrite.key, refundWrite);
+      const candidate: ChangePlan = {
+        before,
+        after: { ...applied.payment, updatedAt: now },
+        history: [...history, ...stepHistory],
+        events: [...events, ...stepEvents],
+        refunds: [...nextRefunds.values()],
+        ...eventId,
+      };
+      // The first fact always goes in: a write must make progress (one fact is a few items).
+      const empty = history.length + events.length + refunds.size === 0;
+      if (!empty && !deps.repository.changeFits(candidate)) {
+        return {
+          plan: planOf(before, current, now, history, events, refunds),
+          rest: facts.slice(index),
+        };
+      }
+      history = candidate.history.slice();
+      events = candidate.events.slice();
+      if (refundWrite !== undefined) refunds.set(refundWrite.key, refundWrite);
+    }
+    dirty ||= applied.dirty;
+    current = applied.payment;
+  }
+  if (!dirty) return undefined;
+  return {
+    plan: { ...planOf(before, current, now, history, events, refunds), ...eventId },
+    rest: [],
+  };
+}
+
+function planOf(
+  before: Payment,
+  current: Payment,
+  now: string,
+  history: readonly StatusChange[],
+  events: readonly OutboxEvent[],
+  refunds: ReadonlyMap<string, RefundRecordWrite>,
+): ChangePlan {
+  return {
+    before,
+    after: { ...current, updatedAt: now },
+    history,
+    events,
+    refunds: [...refunds.values()],
+  };
 }

@@ -2,11 +2,14 @@
  * Reconciliation: payments and refunds left open past a quiet period are re-read from Stripe and
  * brought up to date through the same merge as webhooks (history source `reconciliation`), so a
  * webhook that never arrives cannot leave a payment wrong. A held refund that Stripe never made
- * (its request died before reaching Stripe, and nobody retried) is released.
+ * (its request died before reaching Stripe, and nobody retried) is released. A payment whose
+ * customer has not paid within the checkout window is canceled at Stripe (abandoned).
  */
 
+import { ProviderRejectedError } from "../domain/errors.js";
 import type { StripeFact } from "../domain/lifecycle.js";
-import { needsWatching } from "../domain/reconciliation.js";
+import type { Payment } from "../domain/payment.js";
+import { abandonAt, isAbandoned, needsWatching } from "../domain/reconciliation.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
 import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
@@ -29,6 +32,8 @@ export interface ReconcileSummary {
   looked: number;
   changed: number;
   refundsReleased: number;
+  /** PaymentIntents canceled because their customer never paid. */
+  abandoned: number;
   failed: number;
 }
 
@@ -36,13 +41,20 @@ export async function reconcile(
   deps: ReconcileDeps,
   options: ReconcileOptions,
 ): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { looked: 0, changed: 0, refundsReleased: 0, failed: 0 };
+  const summary: ReconcileSummary = {
+    looked: 0,
+    changed: 0,
+    refundsReleased: 0,
+    abandoned: 0,
+    failed: 0,
+  };
   const now = deps.clock.now();
   for (const paymentId of await deps.repository.dueForReconciliation(now, options.limit)) {
     summary.looked++;
     try {
       const result = await reconcileOne(deps, options, paymentId, now);
       if (result.changed) summary.changed++;
+      if (result.abandoned) summary.abandoned++;
       summary.refundsReleased += result.released;
     } catch (error) {
       summary.failed++;
@@ -60,9 +72,9 @@ async function reconcileOne(
   options: ReconcileOptions,
   paymentId: string,
   now: string,
-): Promise<{ changed: boolean; released: number }> {
+): Promise<{ changed: boolean; released: number; abandoned: boolean }> {
   const before = await deps.repository.get(paymentId);
-  if (before === undefined) return { changed: false, released: 0 };
+  if (before === undefined) return { changed: false, released: 0, abandoned: false };
   const intent = await deps.provider.retrieveIntent(before.stripePaymentIntentId);
   const facts: StripeFact[] = [intent.fact];
   const mayHaveRefunds =
@@ -72,6 +84,8 @@ async function reconcileOne(
     : [];
   facts.push(...stripeRefunds);
   const outcome = await applyStripeFacts(deps, { paymentId, facts, source: "reconciliation" });
+  const merged = outcome.result === "duplicate_event" ? before : outcome.payment;
+  const abandoned = isAbandoned(merged, intent.fact.status, now) && (await abandon(deps, merged));
 
   let released = 0;
   const atStripe = new Set(stripeRefunds.map((r) => r.refundId));
@@ -88,19 +102,50 @@ async function reconcileOne(
   }
 
   const after = (await deps.repository.get(paymentId)) ?? before;
-  if (needsWatching(after, now)) {
-    // Quiet for a while already: wait as long again before the next look (at most a day).
+  if (needsWatching(after)) {
+    // Quiet for a while already: wait as long again before the next look (at most a day), but
+    // look again when the checkout window closes.
     const quietMs = Math.max(
       options.afterSeconds * 1000,
       Date.parse(now) - Date.parse(after.updatedAt),
     );
-    await deps.repository.setWatch(
-      paymentId,
-      new Date(Date.parse(now) + Math.min(quietMs, 86_400_000)).toISOString(),
-      after.version,
-    );
+    let next = Date.parse(now) + Math.min(quietMs, 86_400_000);
+    const deadline = abandonAt(after);
+    if (deadline !== undefined && Date.parse(deadline) > Date.parse(now))
+      next = Math.min(next, Date.parse(deadline));
+    await deps.repository.setWatch(paymentId, new Date(next).toISOString(), after.version);
   } else {
     await deps.repository.setWatch(paymentId, undefined, after.version);
   }
-  return { changed: outcome.result === "applied" || released > 0, released };
+  return {
+    changed: outcome.result === "applied" || released > 0 || abandoned,
+    released,
+    abandoned,
+  };
+}
+
+/**
+ * Cancels the PaymentIntent of a payment whose customer never paid, and applies Stripe's answer
+ * (canceled). Keyed by the payment and its latest attempt: a retry after a lost answer replays
+ * the same cancel, while a newer attempt is not answered with an older refusal. If Stripe refuses,
+ * the PaymentIntent moved on meanwhile (the customer paid just now): its fresh state is applied
+ * instead. Whether the PaymentIntent was canceled.
+ */
+async function abandon(deps: ReconcileDeps, payment: Payment): Promise<boolean> {
+  const pi = payment.stripePaymentIntentId;
+  let fact: StripeFact;
+  let canceled = false;
+  try {
+    fact = await deps.provider.cancelPaymentIntent(
+      pi,
+      `abandon:${payment.id}:${payment.lifecycle.attemptAt}`,
+      "abandoned",
+    );
+    canceled = true;
+  } catch (error) {
+    if (!(error instanceof ProviderRejectedError)) throw error;
+    fact = (await deps.provider.retrieveIntent(pi)).fact;
+  }
+  await applyStripeFacts(deps, { paymentId: payment.id, facts: [fact], source: "reconciliation" });
+  return canceled;
 }

@@ -60,17 +60,28 @@ const read = async (id: string, token = alice) =>
 const historyOf = async (id: string) =>
   (await read(id, ops)).history as { status: string; source: string }[];
 
-async function outboxTypes(id: string): Promise<string[]> {
-  const { Items = [] } = await stack.documentClient.send(
-    new QueryCommand({
-      TableName: tables.payments.name,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :o)",
-      ExpressionAttributeValues: { ":pk": `PAYMENT#${id}`, ":o": "OUTBOX#" },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((i) => String(i.eventType));
+/** The payment's outbox items, in the order they were written (every page). */
+async function outboxItems(id: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await stack.documentClient.send(
+      new QueryCommand({
+        TableName: tables.payments.name,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :o)",
+        ExpressionAttributeValues: { ":pk": `PAYMENT#${id}`, ":o": "OUTBOX#" },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
 }
+
+const outboxTypes = async (id: string): Promise<string[]> =>
+  (await outboxItems(id)).map((i) => String(i.eventType));
 
 const post = (path: string, body: unknown = {}) =>
   stack.call("POST", path, { token: ops, body, headers: { "idempotency-key": uniqueId("op") } });
@@ -310,5 +321,193 @@ describe("reconciliation", () => {
       amountRefunded: 3_000,
     });
     expect(await outboxTypes(id)).toContain("payment.refunded");
+  });
+});
+
+describe("reconciliation limits", () => {
+  const REFUNDS = 100;
+
+  /** A captured payment of 10,000 and REFUNDS refunds of 100 through the API, webhooks dropped. */
+  async function refundedWithoutWebhooks(): Promise<{
+    id: string;
+    pi: string;
+    refundIds: string[];
+  }> {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_visa");
+    stack.simulator.setWebhookBehaviour({ mode: "drop" });
+    const refundIds: string[] = [];
+    for (let n = 0; n < REFUNDS; n++) {
+      const res = await post(`/api/payments/${id}/refund`, { amount: 100 });
+      expect(res.status).toBe(202);
+      refundIds.push(String(res.body.id));
+    }
+    await stack.simulator.drainWebhooks();
+    stack.simulator.setWebhookBehaviour({ mode: "normal" });
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "captured",
+      amountRefunded: 0,
+      amountRefundPending: 10_000,
+    });
+    return { id, pi, refundIds };
+  }
+
+  /** Every refund settled once: one payment.refunded event and one history entry each. */
+  async function expectSettledOnce(id: string, refundIds: string[], source: string) {
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "refunded",
+      amountRefunded: 10_000,
+      amountRefundPending: 0,
+    });
+    const refunded = (await outboxItems(id)).filter((i) => i.eventType === "payment.refunded");
+    const data = refunded.map((i) => (i.event as { data: Record<string, unknown> }).data);
+    expect(data.map((d) => d.refundId).sort()).toEqual([...refundIds].sort());
+    // Each event tells a true state: the amount refunded grows by one refund at a time.
+    expect(data.map((d) => d.amountRefunded)).toEqual(
+      Array.from({ length: REFUNDS }, (_, n) => (n + 1) * 100),
+    );
+    const settled = (await historyOf(id)).filter(
+      (h) => h.status === "partially_refunded" || h.status === "refunded",
+    );
+    expect(settled).toHaveLength(REFUNDS);
+    expect(settled.every((h) => h.source === source)).toBe(true);
+    const records = await stack.repository.listRefunds(id);
+    expect(records).toHaveLength(REFUNDS);
+    expect(records.every((r) => r.reservation === "settled")).toBe(true);
+  }
+
+  it(`${REFUNDS} refunds whose webhooks were dropped are all settled by reconciliation, once each`, async () => {
+    const { id, refundIds } = await refundedWithoutWebhooks();
+    // Other payments may be due first: run until this one is settled (each run takes 100).
+    for (let run = 0; run < 10; run++) {
+      await reconcile();
+      if ((await stack.repository.get(id))?.amountRefundPending === 0) break;
+    }
+    await expectSettledOnce(id, refundIds, "reconciliation");
+    const events = (await outboxItems(id)).length;
+    await reconcile();
+    expect((await outboxItems(id)).length).toBe(events);
+  }, 180_000);
+
+  it(`a re-sent charge.refunded settles ${REFUNDS} dropped refunds, once each`, async () => {
+    const { id, pi, refundIds } = await refundedWithoutWebhooks();
+    const chargeRefunded = stack.simulator
+      .events()
+      .filter(
+        (e) =>
+          e.type === "charge.refunded" &&
+          (e.data.object as { payment_intent?: unknown }).payment_intent === pi,
+      );
+    expect(chargeRefunded).toHaveLength(REFUNDS);
+    const resend = async (eventId: string) => {
+      const res = await fetch(`${stack.simulator.url}/_simulator/events/${eventId}/resend`, {
+        method: "POST",
+      });
+      expect(res.status).toBe(200);
+      await stack.simulator.drainWebhooks();
+      return stack.simulator.webhookDeliveries().filter((d) => d.eventId === eventId);
+    };
+    const first = chargeRefunded[0]?.id ?? "";
+    const last = chargeRefunded[REFUNDS - 1]?.id ?? "";
+    const deliveries = await resend(first);
+    expect(deliveries.map((d) => d.status)).toEqual([200]);
+    await expectSettledOnce(id, refundIds, "stripe");
+
+    // Another of them, and the first again: nothing settles twice.
+    const events = (await outboxItems(id)).length;
+    expect((await resend(last)).map((d) => d.status)).toEqual([200]);
+    expect((await resend(first)).map((d) => d.status)).toEqual([200, 200]);
+    expect((await outboxItems(id)).length).toBe(events);
+  }, 180_000);
+});
+
+describe("abandoned checkouts", () => {
+  const HOUR = 3_600_000;
+  /** One reconciliation run as the scheduled one does it, at `createdAt + hours`. */
+  async function reconcileAt(
+    createdAt: string,
+    hours: number,
+    provider?: import("../../lib/ports.js").PaymentProvider,
+  ) {
+    const runtime = await import("../../lib/runtime/storage.js");
+    const stripe = await import("../../lib/runtime/stripe.js");
+    const { reconcile: run } = await import("../../lib/use-cases/reconcile.js");
+    const at = new Date(Date.parse(createdAt) + hours * HOUR).toISOString();
+    return await run(
+      {
+        repository: runtime.repository,
+        provider: provider ?? stripe.provider,
+        clock: { now: () => at },
+      },
+      { afterSeconds: runtime.storageConfig.RECONCILE_AFTER_SECONDS, limit: 1000 },
+    );
+  }
+  const createdAt = async (id: string) => String((await read(id)).createdAt);
+  const due = (at: string) => stack.repository.dueForReconciliation(at, 1000);
+
+  it.each([
+    ["initiated", undefined],
+    ["failed", "pm_card_chargeDeclined"],
+  ])("%s payment, unpaid for 24 h: canceled at Stripe as abandoned", async (status, card) => {
+    const { id, pi } = await create();
+    if (card !== undefined) await confirm(pi, card);
+    const created = await createdAt(id);
+    expect((await read(id)).status).toBe(status);
+
+    // Within the window: left as it is, and looked at again when the window closes.
+    await reconcileAt(created, 23);
+    expect((await read(id)).status).toBe(status);
+    const closes = new Date(Date.parse(created) + 24 * HOUR).toISOString();
+    expect(await due(new Date(Date.parse(closes) - 1000).toISOString())).not.toContain(id);
+    expect(await due(closes)).toContain(id);
+
+    const summary = await reconcileAt(created, 24);
+    expect(summary.abandoned).toBeGreaterThanOrEqual(1);
+    const intent = await stack.stripe.paymentIntents.retrieve(pi);
+    expect(intent).toMatchObject({ status: "canceled", cancellation_reason: "abandoned" });
+    expect(await read(id, ops)).toMatchObject({ status: "canceled" });
+    expect((await historyOf(id)).at(-1)).toEqual(
+      expect.objectContaining({ status: "canceled", source: "reconciliation" }),
+    );
+    // Canceled is final: off the list for good, and the customer can no longer pay.
+    expect(await due(new Date(Date.parse(created) + 30 * 24 * HOUR).toISOString())).not.toContain(
+      id,
+    );
+    await expect(
+      stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_visa" }),
+    ).rejects.toThrow();
+  });
+
+  it("a customer who pays while the cancel is on its way keeps the payment: Stripe's state wins", async () => {
+    const { id, pi } = await create();
+    const created = await createdAt(id);
+    const { StripePaymentProvider } = await import("../../lib/adapters/stripe-payment-provider.js");
+    const { stripe } = await import("../../lib/runtime/stripe.js");
+    // The customer pays (its webhooks lost) between reconciliation's read and its cancel.
+    class CustomerPaysFirst extends StripePaymentProvider {
+      override async cancelPaymentIntent(
+        paymentIntentId: string,
+        idempotencyKey: string,
+        reason: "duplicate" | "requested_by_customer" | "abandoned",
+      ) {
+        stack.simulator.setWebhookBehaviour({ mode: "drop" });
+        await confirm(pi, "pm_card_visa");
+        stack.simulator.setWebhookBehaviour({ mode: "normal" });
+        return await super.cancelPaymentIntent(paymentIntentId, idempotencyKey, reason);
+      }
+    }
+    await reconcileAt(created, 25, new CustomerPaysFirst(stripe));
+    expect((await stack.stripe.paymentIntents.retrieve(pi)).status).toBe("succeeded");
+    expect(await read(id)).toMatchObject({ status: "captured" });
+    expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
+      "initiated:api",
+      "authorized:reconciliation",
+      "captured:reconciliation",
+    ]);
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+    ]);
   });
 });
