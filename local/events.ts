@@ -36,6 +36,8 @@ export interface LocalEvents {
 export async function startLocalEvents(options: {
   dynamodbEndpoint: string;
   kafka?: { brokers: string; topicPrefix: string };
+  /** Where the stream poller starts reading (see startStreamPoller). */
+  streamStart?: "TRIM_HORIZON" | "LATEST";
   log?: (line: string) => void;
 }): Promise<LocalEvents> {
   const publisher = await import("../functions/publish-outbox.js");
@@ -43,6 +45,7 @@ export async function startLocalEvents(options: {
     endpoint: options.dynamodbEndpoint,
     tableName: tables.payments.name,
     handler: publisher.handler,
+    ...(options.streamStart === undefined ? {} : { startingPosition: options.streamStart }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
   let consumer: OrderConsumer | undefined;

@@ -31,40 +31,92 @@ from werkzeug.serving import BaseWSGIServer
 HOST = "127.0.0.1"
 
 
-def copy_tables_once_per_transaction() -> None:
-    """moto's transact_write_items backs up a table by deep-copying it once per write in the
-    transaction, not once per table: a 100-write transaction copies the whole table 100 times,
-    seconds on a table the tests have filled (DynamoDB itself takes milliseconds). The backup
-    is taken before any write, so one copy per table is the same backup."""
-    import copy
+def undo_cancelled_transactions_in_place() -> None:
+    """moto's transact_write_items backs up every table it writes to by deep-copying the whole
+    table (its items and every stream record it ever produced), and on a cancel swaps the copy
+    in. On a table that a test run keeps filling, each transaction then costs time in
+    proportion to everything written before it, and each cancelled one leaves the old table
+    object alive (open stream iterators still point at it): the emulator slowed down and grew
+    to gigabytes over one `npm test`. A cancelled transaction's writes also stayed visible
+    through an iterator taken before it, which DynamoDB never shows.
 
+    Here the backup is an undo journal instead: before moto runs the transaction, a deep copy
+    of each item the transaction names (or "absent") and the length of each table's stream;
+    on any failure those items are put back and the stream is cut to its old length, on the
+    same table object. The cost is that of the items touched, as in DynamoDB."""
     import moto.dynamodb.models as models
     from moto.dynamodb.models.table import Table
 
-    class TableCopies:
-        def __init__(self) -> None:
-            # Keyed by id, holding the original too, so that no id is reused during the call.
-            self.copies: dict[int, tuple[object, object]] = {}
+    real_copy = models.copy
+
+    class NoTableCopies:
+        """Stands in for the `copy` module inside the call: tables are not copied (the journal
+        restores them), anything else is."""
 
         def deepcopy(self, value, *args):  # type: ignore[no-untyped-def]
-            if not isinstance(value, Table) or args:
-                return copy.deepcopy(value, *args)
-            if id(value) not in self.copies:
-                self.copies[id(value)] = (value, copy.deepcopy(value))
-            return self.copies[id(value)][1]
+            if isinstance(value, Table) and not args:
+                return value
+            return real_copy.deepcopy(value, *args)
 
         def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(copy, name)
+            return getattr(real_copy, name)
 
     original = models.DynamoDBBackend.transact_write_items
 
+    def journal(backend, transact_items):  # type: ignore[no-untyped-def]
+        items = []
+        streams = {}
+        for entry in transact_items:
+            try:
+                op = next(iter(entry.values()))
+                table = backend.get_table(op["TableName"])
+                if "Item" in op:
+                    attrs = op["Item"]
+                    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    key = op["Key"]
+                hash_value, range_value = backend.get_keys_value(table, key)
+                current = table.get_item(hash_value, range_value)
+            except Exception:
+                # moto itself refuses this entry before writing anything for it.
+                continue
+            items.append((table, hash_value, range_value, real_copy.deepcopy(current)))
+            shard = table.stream_shard
+            if shard is not None and id(table) not in streams:
+                streams[id(table)] = (shard, len(shard.items))
+        return items, list(streams.values())
+
+    def undo(items, streams) -> None:  # type: ignore[no-untyped-def]
+        for table, hash_value, range_value, before in reversed(items):
+            if range_value is None:
+                if before is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = before
+                continue
+            bucket = table.items[hash_value]
+            if before is None:
+                bucket.pop(range_value, None)
+                if not bucket:
+                    table.items.pop(hash_value, None)
+            else:
+                bucket[range_value] = before
+        for shard, length in streams:
+            del shard.items[length:]
+
     def transact_write_items(self, transact_items):  # type: ignore[no-untyped-def]
+        items, streams = journal(self, transact_items)
         # Single-threaded server (see above): swapping the module's `copy` for the call is safe.
-        models.copy = TableCopies()
+        models.copy = NoTableCopies()
         try:
             return original(self, transact_items)
+        except BaseException:
+            undo(items, streams)
+            raise
         finally:
-            models.copy = copy
+            models.copy = real_copy
 
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
@@ -89,7 +141,7 @@ def main() -> None:
     port = int(sys.argv[1])
 
     os.environ.setdefault("MOTO_PORT", str(port))
-    copy_tables_once_per_transaction()
+    undo_cancelled_transactions_in_place()
     app = DomainDispatcherApplication(create_backend_app)
 
     # BaseWSGIServer (not ThreadedWSGIServer) serves requests sequentially on this thread.

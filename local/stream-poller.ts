@@ -4,11 +4,11 @@
  * stream-shaped events, honouring its reported batch-item failures the way Lambda does (the next
  * poll starts again at the first failed record).
  *
- * moto keeps a stale copy of the stream behind an old shard iterator after a cancelled
- * transaction, so every poll asks for a fresh iterator after the last sequence number handled.
+ * Each poll asks for an iterator after the last sequence number handled, so a failed batch is
+ * read again from its first failed record.
  */
 
-import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   type _Record,
   DescribeStreamCommand,
@@ -81,35 +81,18 @@ function toLambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
   };
 }
 
-/**
- * moto shows a cancelled transaction's writes to a shard iterator made before the cancel (a moto
- * bug; DynamoDB never streams them). An INSERT whose item is not in the table is such a phantom,
- * unless the item was deleted since, which our outbox items never are while fresh.
- */
-export async function isPhantomRecord(
-  dynamo: DynamoDBClient,
-  tableName: string,
-  record: _Record,
-): Promise<boolean> {
-  const keys = record.dynamodb?.Keys;
-  if (record.eventName !== "INSERT" || keys === undefined) return false;
-  const key = Object.fromEntries(
-    Object.entries(keys).flatMap(([name, value]) =>
-      value.S === undefined ? [] : [[name, { S: value.S }]],
-    ),
-  );
-  const { Item } = await dynamo.send(
-    new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
-  );
-  return Item === undefined;
-}
-
 export async function startStreamPoller(options: {
   endpoint: string;
   tableName: string;
   handler: StreamHandler;
   batchSize?: number;
   intervalMs?: number;
+  /**
+   * Where a shard that exists at start is read from: its oldest record (the default, as the
+   * deployed event source mapping), or only what is written from now on (a test stack that
+   * joins a table other tests have filled).
+   */
+  startingPosition?: "TRIM_HORIZON" | "LATEST";
   log?: (line: string) => void;
 }): Promise<StreamPoller> {
   const config = localDynamoDbClientConfig(options.endpoint);
@@ -121,46 +104,51 @@ export async function startStreamPoller(options: {
 
   /** Last sequence number handled, per shard. */
   const positions = new Map<string, string>();
+  /** A LATEST iterator per shard taken at start, until the shard's first record is handled. */
+  const startIterators = new Map<string, string>();
+  if (options.startingPosition === "LATEST") {
+    const { StreamDescription } = await streams.send(
+      new DescribeStreamCommand({ StreamArn: streamArn }),
+    );
+    for (const shard of StreamDescription?.Shards ?? []) {
+      if (shard.ShardId === undefined) continue;
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId,
+          ShardIteratorType: "LATEST",
+        }),
+      );
+      if (ShardIterator !== undefined) startIterators.set(shard.ShardId, ShardIterator);
+    }
+  }
   let stopped = false;
   let idleWaiters: (() => void)[] = [];
   let running: Promise<void> | undefined;
 
-  const isPhantom = (record: _Record) => isPhantomRecord(dynamo, options.tableName, record);
-
   async function pollShard(shardId: string): Promise<{ handled: number; failed: boolean }> {
     const after = positions.get(shardId);
-    const { ShardIterator } = await streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: streamArn,
-        ShardId: shardId,
-        ...(after === undefined
-          ? { ShardIteratorType: "TRIM_HORIZON" }
-          : { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after }),
-      }),
-    );
+    const ShardIterator =
+      after === undefined && startIterators.has(shardId)
+        ? startIterators.get(shardId)
+        : (
+            await streams.send(
+              new GetShardIteratorCommand({
+                StreamArn: streamArn,
+                ShardId: shardId,
+                ...(after === undefined
+                  ? { ShardIteratorType: "TRIM_HORIZON" }
+                  : { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: after }),
+              }),
+            )
+          ).ShardIterator;
     if (ShardIterator === undefined) return { handled: 0, failed: false };
     const { Records = [] } = await streams.send(
       new GetRecordsCommand({ ShardIterator, Limit: options.batchSize ?? 25 }),
     );
     if (Records.length === 0) return { handled: 0, failed: false };
-    const real: _Record[] = [];
-    for (const record of Records) {
-      if (await isPhantom(record)) {
-        options.log?.(
-          `stream: dropped a record of a cancelled transaction (moto) ${record.eventID ?? ""}`,
-        );
-        continue;
-      }
-      real.push(record);
-    }
-    if (real.length === 0) {
-      // Only phantoms: move past them.
-      const last = Records.at(-1)?.dynamodb?.SequenceNumber;
-      if (last !== undefined) positions.set(shardId, last);
-      return { handled: Records.length, failed: false };
-    }
     const event: DynamoDBStreamEvent = {
-      Records: real.map((r) => toLambdaRecord(r, streamArn ?? "")),
+      Records: Records.map((r) => toLambdaRecord(r, streamArn ?? "")),
     };
     let response: DynamoDBBatchResponse | undefined;
     try {

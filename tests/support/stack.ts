@@ -86,6 +86,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     else process.env.KAFKA_BROKERS = kafka.brokers;
     events = await startLocalEvents({
       dynamodbEndpoint: endpoint,
+      // The table is shared by every test file: read only what is written from now on, not
+      // everything the files before this one wrote.
+      streamStart: "LATEST",
       ...(kafka === undefined ? {} : { kafka }),
     });
   }
