@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { scaled } from "./tests/support/time.js";
 
 export default defineConfig({
   test: {
@@ -15,8 +16,8 @@ export default defineConfig({
           include: ["tests/integration/**/*.test.ts", "tests/e2e/**/*.test.ts"],
           globalSetup: ["tests/support/global-setup.ts"],
           pool: "forks",
-          testTimeout: 30_000,
-          hookTimeout: 120_000,
+          testTimeout: scaled(30_000),
+          hookTimeout: scaled(120_000),
         },
       },
     ],

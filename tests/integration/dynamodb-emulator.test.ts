@@ -27,6 +27,7 @@ import {
   localDynamoDbClientConfig,
   startLocalDynamoDb,
 } from "../../local/dynamodb.js";
+import { scaled } from "../support/time.js";
 
 const Payments = tables.payments.name;
 const Idempotency = tables.idempotency.name;
@@ -41,7 +42,7 @@ beforeAll(async () => {
   client = new DynamoDBClient({ ...localDynamoDbClientConfig(db.endpoint), maxAttempts: 1 });
   doc = DynamoDBDocumentClient.from(client);
   await createTables(client);
-}, 60_000);
+}, scaled(60_000));
 
 afterAll(async () => {
   client?.destroy();
@@ -397,9 +398,13 @@ describe("concurrency (the server handles one request at a time, like DynamoDB's
 });
 
 describe("startLocalDynamoDb", () => {
-  it("fails with moto's error when the port is taken", async () => {
-    const port = db?.port;
-    expect(port).toBeTypeOf("number");
-    await expect(startLocalDynamoDb({ port })).rejects.toThrow(/moto exited[\s\S]*in use/);
-  }, 30_000);
+  it(
+    "fails with moto's error when the port is taken",
+    async () => {
+      const port = db?.port;
+      expect(port).toBeTypeOf("number");
+      await expect(startLocalDynamoDb({ port })).rejects.toThrow(/moto exited[\s\S]*in use/);
+    },
+    scaled(30_000),
+  );
 });

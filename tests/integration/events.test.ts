@@ -16,6 +16,7 @@ import { outboxItemFrom } from "../../lib/use-cases/publish-outbox.js";
 import { type LocalKafka, startLocalKafka } from "../../local/kafka.js";
 import { type Collected, type Collector, collect } from "../support/kafka-collector.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
+import { scaled } from "../support/time.js";
 
 const PREFIX = "it.";
 const TOPICS = [
@@ -49,7 +50,7 @@ beforeAll(async () => {
   await producer.connect();
   alice = await stack.token("alice", "payments:write payments:read");
   ops = await stack.token("ops", "payments:refund payments:admin");
-}, 180_000);
+}, scaled(180_000));
 
 afterAll(async () => {
   await producer?.disconnect();
@@ -163,7 +164,7 @@ describe("outbox to Kafka", () => {
     expect(collector.messages.filter((m) => orders.has(m.key))).toHaveLength(0);
 
     await kafka.resume();
-    await collector.waitFor((all) => expected.every((e) => ids(all).includes(e)), 60_000);
+    await collector.waitFor((all) => expected.every((e) => ids(all).includes(e)), scaled(60_000));
     const received = ids(collector.messages.filter((m) => orders.has(m.key)));
     const lost = expected.filter((e) => !received.includes(e));
     const duplicates = received.length - new Set(received).size;

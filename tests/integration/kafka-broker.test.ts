@@ -20,6 +20,7 @@ import {
 } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalKafka, startLocalKafka } from "../../local/kafka.js";
+import { scaled } from "../support/time.js";
 
 let broker: LocalKafka;
 const connected: { disconnect(): Promise<void> }[] = [];
@@ -125,7 +126,7 @@ async function consume(groupId: string, topic: string, count: number): Promise<R
           })
           .catch(reject);
       }),
-      20_000,
+      scaled(20_000),
       () => `${count} messages of ${topic} for group ${groupId} (got ${received.length})`,
     );
   } finally {
@@ -253,7 +254,7 @@ describe("local Kafka broker (KRaft, one node) with kafkajs", () => {
   });
 
   it("pause() takes the broker away; resume() brings it back with its data and committed offsets", {
-    timeout: 120_000,
+    timeout: scaled(120_000),
   }, async () => {
     const topic = "outage-payments";
     const group = "outage-readers";
@@ -312,7 +313,7 @@ describe("local Kafka broker (KRaft, one node) with kafkajs", () => {
         () => undefined,
         (reason: unknown) => reason,
       ),
-      20_000,
+      scaled(20_000),
       "a send during the outage to fail",
     );
     expect(error).toBeInstanceOf(Error);
@@ -324,7 +325,7 @@ describe("local Kafka broker (KRaft, one node) with kafkajs", () => {
 
     await broker.resume();
 
-    const [duringOutage] = await within(waiting, 60_000, "the waiting send to complete");
+    const [duringOutage] = await within(waiting, scaled(60_000), "the waiting send to complete");
     expect(duringOutage).toMatchObject({ errorCode: 0, baseOffset: "3" });
     const [afterResume] = await steady.send({
       topic,

@@ -7,6 +7,7 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
+import { scaled } from "../support/time.js";
 
 let stack: Stack;
 let alice: string;
@@ -376,49 +377,57 @@ describe("reconciliation limits", () => {
     expect(records.every((r) => r.reservation === "settled")).toBe(true);
   }
 
-  it(`${REFUNDS} refunds whose webhooks were dropped are all settled by reconciliation, once each`, async () => {
-    const { id, refundIds } = await refundedWithoutWebhooks();
-    // Other payments may be due first: run until this one is settled (each run takes 100).
-    for (let run = 0; run < 10; run++) {
+  it(
+    `${REFUNDS} refunds whose webhooks were dropped are all settled by reconciliation, once each`,
+    async () => {
+      const { id, refundIds } = await refundedWithoutWebhooks();
+      // Other payments may be due first: run until this one is settled (each run takes 100).
+      for (let run = 0; run < 10; run++) {
+        await reconcile();
+        if ((await stack.repository.get(id))?.amountRefundPending === 0) break;
+      }
+      await expectSettledOnce(id, refundIds, "reconciliation");
+      const events = (await outboxItems(id)).length;
       await reconcile();
-      if ((await stack.repository.get(id))?.amountRefundPending === 0) break;
-    }
-    await expectSettledOnce(id, refundIds, "reconciliation");
-    const events = (await outboxItems(id)).length;
-    await reconcile();
-    expect((await outboxItems(id)).length).toBe(events);
-  }, 180_000);
+      expect((await outboxItems(id)).length).toBe(events);
+    },
+    scaled(180_000),
+  );
 
-  it(`a re-sent charge.refunded settles ${REFUNDS} dropped refunds, once each`, async () => {
-    const { id, pi, refundIds } = await refundedWithoutWebhooks();
-    const chargeRefunded = stack.simulator
-      .events()
-      .filter(
-        (e) =>
-          e.type === "charge.refunded" &&
-          (e.data.object as { payment_intent?: unknown }).payment_intent === pi,
-      );
-    expect(chargeRefunded).toHaveLength(REFUNDS);
-    const resend = async (eventId: string) => {
-      const res = await fetch(`${stack.simulator.url}/_simulator/events/${eventId}/resend`, {
-        method: "POST",
-      });
-      expect(res.status).toBe(200);
-      await stack.simulator.drainWebhooks();
-      return stack.simulator.webhookDeliveries().filter((d) => d.eventId === eventId);
-    };
-    const first = chargeRefunded[0]?.id ?? "";
-    const last = chargeRefunded[REFUNDS - 1]?.id ?? "";
-    const deliveries = await resend(first);
-    expect(deliveries.map((d) => d.status)).toEqual([200]);
-    await expectSettledOnce(id, refundIds, "stripe");
+  it(
+    `a re-sent charge.refunded settles ${REFUNDS} dropped refunds, once each`,
+    async () => {
+      const { id, pi, refundIds } = await refundedWithoutWebhooks();
+      const chargeRefunded = stack.simulator
+        .events()
+        .filter(
+          (e) =>
+            e.type === "charge.refunded" &&
+            (e.data.object as { payment_intent?: unknown }).payment_intent === pi,
+        );
+      expect(chargeRefunded).toHaveLength(REFUNDS);
+      const resend = async (eventId: string) => {
+        const res = await fetch(`${stack.simulator.url}/_simulator/events/${eventId}/resend`, {
+          method: "POST",
+        });
+        expect(res.status).toBe(200);
+        await stack.simulator.drainWebhooks();
+        return stack.simulator.webhookDeliveries().filter((d) => d.eventId === eventId);
+      };
+      const first = chargeRefunded[0]?.id ?? "";
+      const last = chargeRefunded[REFUNDS - 1]?.id ?? "";
+      const deliveries = await resend(first);
+      expect(deliveries.map((d) => d.status)).toEqual([200]);
+      await expectSettledOnce(id, refundIds, "stripe");
 
-    // Another of them, and the first again: nothing settles twice.
-    const events = (await outboxItems(id)).length;
-    expect((await resend(last)).map((d) => d.status)).toEqual([200]);
-    expect((await resend(first)).map((d) => d.status)).toEqual([200, 200]);
-    expect((await outboxItems(id)).length).toBe(events);
-  }, 180_000);
+      // Another of them, and the first again: nothing settles twice.
+      const events = (await outboxItems(id)).length;
+      expect((await resend(last)).map((d) => d.status)).toEqual([200]);
+      expect((await resend(first)).map((d) => d.status)).toEqual([200, 200]);
+      expect((await outboxItems(id)).length).toBe(events);
+    },
+    scaled(180_000),
+  );
 });
 
 describe("abandoned checkouts", () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
 import { uniqueId, WEBHOOK_SECRET } from "../support/stack.js";
+import { scaled } from "../support/time.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const tsx = `${root}node_modules/.bin/tsx`;
@@ -42,9 +43,9 @@ let simulator: StripeSimulator;
 let child: ChildProcess;
 let gateway: { url: string; token: string };
 
-/** Resolves once `predicate` holds for the datagrams received so far (or fails after 20 s). */
+/** Resolves once `predicate` holds for the datagrams received so far (or fails after a scaled 20 s). */
 async function received(predicate: (segments: Segment[]) => boolean): Promise<Segment[]> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + scaled(20_000);
   for (;;) {
     const segments = datagrams.map(parseDatagram).filter((s) => s !== undefined);
     if (predicate(segments)) return segments;

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from "node:events";
 import { Kafka, logLevel } from "kafkajs";
+import { scaled } from "./time.js";
 
 export interface Collected {
   readonly topic: string;
@@ -60,7 +61,7 @@ export async function collect(brokers: string, topics: readonly string[]): Promi
   });
   return {
     messages,
-    waitFor(condition, timeoutMs = 30_000) {
+    waitFor(condition, timeoutMs = scaled(30_000)) {
       return new Promise<void>((resolve, reject) => {
         if (condition(messages)) return resolve();
         const check = () => {
