@@ -18,6 +18,7 @@ import {
 import { matchRoute, startGateway } from "../../local/gateway.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
 import { checkAnswer } from "./openapi.js";
+import { scaled } from "./time.js";
 
 export const WEBHOOK_SECRET = "whsec_test_secret_for_integration_tests";
 
@@ -58,7 +59,13 @@ export interface StackOptions {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const endpoint = inject("dynamodbEndpoint");
-  const simulator = await startStripeSimulator({ port: 0, webhookSecret: WEBHOOK_SECRET });
+  const simulator = await startStripeSimulator({
+    port: 0,
+    webhookSecret: WEBHOOK_SECRET,
+    // Stripe waits seconds for an answer; a test stack on a busy machine may need more than the
+    // simulator's 5 s before a delivery counts as timed out and is sent again.
+    webhookRetry: { timeoutMs: scaled(5_000) },
+  });
   Object.assign(process.env, {
     PAYMENTS_TABLE: tables.payments.name,
     IDEMPOTENCY_TABLE: tables.idempotency.name,
