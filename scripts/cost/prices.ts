@@ -1,0 +1,76 @@
+/**
+ * AWS prices used by `npm run cost`, in one place: on-demand, us-east-1, as published on the AWS
+ * pricing pages (DynamoDB on-demand after the November 2024 reduction; Lambda arm64; HTTP API
+ * first 300 million requests; CloudWatch Logs standard ingestion). Free tiers are ignored; storage,
+ * Stripe's fees, MSK and data transfer are not included. Update here when prices change.
+ */
+export const PRICES = {
+  /** USD per write request unit. */
+  dynamodbWriteUnit: 0.625 / 1e6,
+  /** USD per read request unit. */
+  dynamodbReadUnit: 0.125 / 1e6,
+  /** USD per Lambda request. */
+  lambdaRequest: 0.2 / 1e6,
+  /** USD per GB-second of Lambda duration, arm64. */
+  lambdaGbSecond: 0.0000133334,
+  /** USD per HTTP API request. */
+  httpApiRequest: 1.0 / 1e6,
+  /** USD per GB of CloudWatch Logs ingested. */
+  logsIngestedGb: 0.5,
+} as const;
+
+/**
+ * What the platform logs besides the functions' own lines, modelled from the shapes AWS documents:
+ * with `logging.format: json` and the system log level at its default (INFO), Lambda writes a
+ * `platform.start` and a `platform.report` record per invocation; API Gateway writes one access-log
+ * line per request in SST's default format (infra/api.ts leaves it as is).
+ */
+export function lambdaSystemLines(requestId: string, memoryMb: number, ms: number): string[] {
+  const time = new Date().toISOString();
+  return [
+    JSON.stringify({
+      time,
+      type: "platform.start",
+      record: { requestId, version: "$LATEST" },
+    }),
+    JSON.stringify({
+      time,
+      type: "platform.report",
+      record: {
+        requestId,
+        metrics: {
+          durationMs: ms,
+          billedDurationMs: Math.ceil(ms),
+          memorySizeMB: memoryMb,
+          maxMemoryUsedMB: 96,
+        },
+        status: "success",
+      },
+    }),
+  ];
+}
+
+export function accessLogLine(request: {
+  method: string;
+  path: string;
+  routeKey: string;
+  status: number;
+  latencyMs: number;
+  userAgent: string;
+}): string {
+  return JSON.stringify({
+    requestTime: "06/Dec/2026:04:00:00 +0000",
+    requestId: "Q1b2C3d4oAMEb5A=",
+    httpMethod: request.method,
+    path: request.path,
+    routeKey: request.routeKey,
+    status: request.status,
+    responseLatency: Math.round(request.latencyMs),
+    integrationRequestId: "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa",
+    integrationStatus: String(request.status),
+    integrationLatency: String(Math.round(request.latencyMs)),
+    integrationServiceStatus: "200",
+    ip: "203.0.113.10",
+    userAgent: request.userAgent,
+  });
+}
