@@ -1,5 +1,6 @@
 /** POST /api/payments/intents: create a Stripe PaymentIntent for an order, idempotently. */
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
+import { hasScope, requireAnyScope, SCOPES } from "../lib/auth.js";
+import { OrderAlreadyHasPaymentError } from "../lib/domain/errors.js";
 import { paymentIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import {
@@ -42,7 +43,18 @@ export const handler = httpHandler(
       { caller: caller.sub, key, payload: request },
       sink,
       context,
-    );
+    ).catch(async (error: unknown) => {
+      // A 409 names the order's payment only to its own customer (or an admin): another
+      // customer's create learns that the order is taken, never whose payment took it.
+      if (error instanceof OrderAlreadyHasPaymentError) {
+        const holder = await repository.get(error.paymentId);
+        const own = holder?.customerId === caller.sub || hasScope(caller, SCOPES.admin);
+        if (!own) {
+          throw error.withoutPaymentId();
+        }
+      }
+      throw error;
+    });
     count(replayed ? METRICS.idempotentReplay : METRICS.paymentCreated);
     // A replay has no secret in hand (it is never stored): fetch it from Stripe again.
     const clientSecret =

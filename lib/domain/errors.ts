@@ -102,6 +102,19 @@ export class OrderAlreadyHasPaymentError extends DomainError {
   constructor(readonly paymentId: string) {
     super("This order already has a payment.", { extensions: { paymentId } });
   }
+
+  /**
+   * The same refusal for a caller who may not read that payment (another customer's order): it
+   * names no payment, so an order id never leads to someone else's payment.
+   */
+  withoutPaymentId(): DomainError {
+    return new OrderTakenError("This order already has a payment.");
+  }
+}
+
+/** `order_already_has_payment` without the payment's id (see withoutPaymentId). */
+export class OrderTakenError extends DomainError {
+  readonly code = "order_already_has_payment";
 }
 
 export class PaymentNotRefundableError extends DomainError {

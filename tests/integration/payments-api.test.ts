@@ -152,7 +152,28 @@ describe("POST /api/payments/intents", () => {
     const c = await create(carol, key, intent(aliceOrder));
     expect(c.status).toBe(409);
     expect(c.headers.get("idempotent-replayed")).toBeNull();
-    expect(c.body).toMatchObject({ code: "order_already_has_payment", paymentId: a.body.id });
+    expect(c.body.code).toBe("order_already_has_payment");
+    // Alice's order: carol learns it is taken, not which payment took it.
+    expect(c.body).not.toHaveProperty("paymentId");
+    expect(c.text).not.toContain(String(a.body.id));
+  });
+
+  it("another customer's create for a taken order names no payment; the owner's names hers", async () => {
+    const orderId = uniqueId("order");
+    const mine = await create(alice, uniqueId("key"), intent(orderId));
+    expect(mine.status).toBe(201);
+    const squat = await create(bob, uniqueId("key"), intent(orderId));
+    expect(squat.status).toBe(409);
+    expect(squat.body.code).toBe("order_already_has_payment");
+    expect(squat.body).not.toHaveProperty("paymentId");
+    expect(squat.text).not.toContain(String(mine.body.id));
+    const again = await create(alice, uniqueId("key"), intent(orderId));
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({
+      code: "order_already_has_payment",
+      paymentId: mine.body.id,
+    });
+    expect(intentsFor(orderId).filter((pi) => pi.status !== "canceled")).toHaveLength(1);
   });
 
   it("gives an order one payment only: another key for the same order is 409 with the payment id", async () => {
