@@ -19,7 +19,7 @@ import type { JwtClaims } from "../lib/auth.js";
 
 export const LOCAL_ISSUER = "https://payment-service.local/issuer";
 export const LOCAL_AUDIENCE = "payment-service";
-const ALG = "ES256";
+export const ALG = "ES256";
 
 export interface DevKeys {
   readonly privateKey: CryptoKey;
@@ -99,6 +99,8 @@ export function tokenVerifier(keys: DevKeys): (token: string) => Promise<JwtClai
         issuer: LOCAL_ISSUER,
         audience: LOCAL_AUDIENCE,
         algorithms: [ALG],
+        // As API Gateway's JWT authorizer: a token must say when it expires.
+        requiredClaims: ["exp"],
       });
       return gatewayClaims(payload);
     } catch {

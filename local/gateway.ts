@@ -4,9 +4,9 @@
  * a bearer token the local key signed; without one the answer is 401 before any handler runs,
  * as with the deployed JWT authorizer.
  */
-import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from "aws-lambda";
@@ -135,13 +135,23 @@ function lambdaContext(route: RouteDefinition): Context {
   };
 }
 
+/** API Gateway's request id: 16 characters of base64, also `requestContext.requestId`. */
+const newRequestId = (): string => randomBytes(11).toString("base64");
+
+/** The id of the request `res` answers (set when the request arrives). */
+const requestIds = new WeakMap<ServerResponse, string>();
+
 function send(
   res: ServerResponse,
   statusCode: number,
   headers: Record<string, string>,
   body: string | Buffer,
 ): void {
-  res.writeHead(statusCode, { ...headers, "content-length": String(Buffer.byteLength(body)) });
+  res.writeHead(statusCode, {
+    ...headers,
+    "apigw-requestid": requestIds.get(res) ?? newRequestId(),
+    "content-length": String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 
@@ -166,23 +176,79 @@ function sendResult(res: ServerResponse, result: unknown): void {
   send(res, 200, { "content-type": "application/json" }, body);
 }
 
-function sendProblem(res: ServerResponse, code: ProblemCode, detail: string): void {
+function sendProblem(
+  res: ServerResponse,
+  code: ProblemCode,
+  detail: string,
+  extraHeaders: Record<string, string> = {},
+): void {
   const answer = problem(code, detail);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(answer.headers ?? {})) headers[k] = String(v);
-  send(res, answer.statusCode ?? 500, headers, answer.body ?? "");
+  send(res, answer.statusCode ?? 500, { ...headers, ...extraHeaders }, answer.body ?? "");
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buf.length;
-    if (size > limit) return undefined;
-    chunks.push(buf);
+/** API Gateway's HTTP API limit on the request line and headers together (10,240 bytes). */
+const MAX_HEADER_BYTES = 10_240;
+/** A body past the limit is still read (and dropped) up to this, so the client is not reset. */
+const DRAIN_LIMIT_BYTES = 12 * 1024 * 1024;
+
+/**
+ * The body, or undefined when it is larger than `limit`. A body over the limit is read to its end
+ * and dropped (up to DRAIN_LIMIT_BYTES, past which the connection is cut), so that the answer
+ * reaches a client still sending.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > DRAIN_LIMIT_BYTES) {
+        req.socket.destroy();
+        resolve(undefined);
+      }
+    });
+    req.on("end", () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * A request node:http's parser refused (an unknown method, a control character in a header,
+ * headers over MAX_HEADER_BYTES): answered as problem+json on the raw socket, then closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
   }
-  return Buffer.concat(chunks);
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const answer = tooLarge
+    ? problem("headers_too_large", `The request line and headers exceed ${MAX_HEADER_BYTES} bytes.`)
+    : problem("bad_request", "The request is not valid HTTP (method, header name or value).");
+  const status = answer.statusCode ?? 400;
+  const body = answer.body ?? "";
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
+      "content-type: application/problem+json\r\n" +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      `apigw-requestid: ${newRequestId()}\r\n` +
+      "connection: close\r\n\r\n" +
+      body,
+  );
+}
+
+/** Whether a raw path has a dot segment or an empty one (API Gateway routes it as written). */
+function hasDotOrEmptySegment(rawPath: string): boolean {
+  return rawPath
+    .split("/")
+    .slice(1)
+    .some((segment, i, all) => {
+      const decoded = segment.replace(/%2e/gi, ".");
+      return decoded === "." || decoded === ".." || (segment === "" && i < all.length - 1);
+    });
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -201,7 +267,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
 
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    requestIds.set(res, newRequestId());
     handle(req, res).catch((error: unknown) => {
       options.log?.(
         `gateway: handler crashed: ${error instanceof Error ? error.message : String(error)}`,
@@ -214,7 +281,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const url = new URL(req.url ?? "/", "http://local");
     const method = (req.method ?? "GET").toUpperCase();
     let match: { compiled: CompiledRoute; pathParameters: Record<string, string> } | undefined;
-    for (const c of compiled) {
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    for (const c of hasDotOrEmptySegment(rawPath) ? [] : compiled) {
       const pathParameters = matchCompiled(c, method, url.pathname);
       if (pathParameters !== undefined) {
         match = { compiled: c, pathParameters };
@@ -241,14 +309,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       claims = token === undefined ? undefined : await options.verifyToken(token);
       if (claims === undefined) {
         await readBody(req, maxBody);
-        sendProblem(res, "unauthorized", "A valid bearer token is required.");
+        // As API Gateway's JWT authorizer (RFC 6750): the scheme, and why a token was refused.
+        sendProblem(res, "unauthorized", "A valid bearer token is required.", {
+          "www-authenticate": token === undefined ? "Bearer" : 'Bearer error="invalid_token"',
+        });
         return;
       }
     }
 
     const raw = await readBody(req, maxBody);
     if (raw === undefined) {
-      sendProblem(res, "validation_failed", `The body is larger than ${maxBody} bytes.`);
+      sendProblem(res, "payload_too_large", `The body is larger than ${maxBody} bytes.`, {
+        connection: "close",
+      });
       return;
     }
     const contentType = headers["content-type"] ?? "";
@@ -284,7 +357,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
           userAgent: headers["user-agent"] ?? "",
         },
-        requestId: randomUUID(),
+        requestId: requestIds.get(res) ?? newRequestId(),
         routeKey: route.routeKey,
         stage: "$default",
         time: now.toISOString(),
@@ -299,6 +372,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sendResult(res, await handler(event, lambdaContext(route)));
   }
 
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());

@@ -12,7 +12,13 @@ interface ProblemSpec {
 }
 
 /** Codes answered by the gateway and the error handler themselves, not by a domain error. */
-export type ProblemCode = ErrorCode | "route_not_found" | "internal_error";
+export type ProblemCode =
+  | ErrorCode
+  | "route_not_found"
+  | "bad_request"
+  | "payload_too_large"
+  | "headers_too_large"
+  | "internal_error";
 
 /** Status and title of every problem code the API answers with (each domain code must be here). */
 export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
@@ -61,6 +67,9 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
     retryAfterSeconds: 5,
   },
   route_not_found: { status: 404, title: "No such route" },
+  bad_request: { status: 400, title: "The request is not valid HTTP" },
+  payload_too_large: { status: 413, title: "The body is too large" },
+  headers_too_large: { status: 431, title: "The request headers are too large" },
   internal_error: { status: 500, title: "Internal error" },
 };
 
@@ -98,6 +107,7 @@ export function problem(
       ...(spec.retryAfterSeconds === undefined
         ? {}
         : { "retry-after": String(spec.retryAfterSeconds) }),
+      ...(code === "unauthorized" ? { "www-authenticate": "Bearer" } : {}),
     },
     body: JSON.stringify(body),
   };

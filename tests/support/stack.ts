@@ -9,7 +9,7 @@ import { inject } from "vitest";
 import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
-import { generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
+import { type DevKeys, generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
 import {
   createLocalDeadLetterQueue,
   type LocalEvents,
@@ -46,6 +46,8 @@ export interface Stack {
   readonly events: LocalEvents | undefined;
   /** Answers that did not match openapi.yaml, and how many answers were checked. */
   readonly contract: { checked: number; violations: string[] };
+  /** The local issuer's signing keys, for tokens the helpers would not make. */
+  readonly keys: DevKeys;
   token(sub: string, scope: string, ttlSeconds?: number): Promise<string>;
   call(method: string, path: string, options?: CallOptions): Promise<ApiResponse>;
   close(): Promise<void>;
@@ -127,6 +129,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stripe,
     documentClient,
     repository: new DynamoPaymentRepository(documentClient, tables.payments.name),
+    keys,
     token: (sub, scope, ttlSeconds) =>
       signToken(keys, { sub, scope, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) }),
     async call(method, path, options = {}) {
