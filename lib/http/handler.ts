@@ -12,6 +12,7 @@ import type {
   Context,
 } from "aws-lambda";
 import { type Caller, callerFromClaims } from "../auth.js";
+import { type AuditContext, apiContext } from "../domain/audit.js";
 import {
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
@@ -148,6 +149,20 @@ export function idempotencyKey(event: HttpEvent): string {
     );
   }
   return key;
+}
+
+/** An Idempotency-Key the route does not need but records when sent (checked all the same). */
+export function optionalIdempotencyKey(event: HttpEvent): string | undefined {
+  return event.headers["idempotency-key"] === undefined ? undefined : idempotencyKey(event);
+}
+
+/** The audit context of an API call: the caller, API Gateway's request id, the key if any. */
+export function apiCallContext(request: HttpRequest, key?: string): AuditContext {
+  return apiContext({
+    caller: request.caller.sub,
+    key,
+    requestId: request.event.requestContext.requestId,
+  });
 }
 
 export function json(

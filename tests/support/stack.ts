@@ -10,11 +10,7 @@ import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { type DevKeys, generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
-import {
-  createLocalDeadLetterQueue,
-  type LocalEvents,
-  startLocalEvents,
-} from "../../local/events.js";
+import { type LocalEvents, startLocalEvents } from "../../local/events.js";
 import { matchRoute, startGateway } from "../../local/gateway.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
 import { checkAnswer } from "./openapi.js";
@@ -87,8 +83,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (options.events !== undefined) {
     const kafka = options.events.kafka;
     Object.assign(process.env, {
-      ORDER_PLACED_DLQ_URL: await createLocalDeadLetterQueue(endpoint),
-      SQS_ENDPOINT: endpoint,
       KAFKA_TOPIC_PREFIX: kafka?.topicPrefix ?? "",
     });
     if (kafka === undefined) delete process.env.KAFKA_BROKERS;
