@@ -93,7 +93,12 @@ export async function reconcilePaymentNow(
   if (!isPaymentId(paymentId) || (await deps.repository.get(paymentId)) === undefined)
     throw new PaymentNotFoundError("No such payment.");
   const now = deps.clock.now();
-  const look: LookDeps = { ...deps, context, action: "payment.reconcile" };
+  // History says reconciliation, naming the agent who asked for it.
+  const look: LookDeps = {
+    ...deps,
+    context: { ...context, actor: { source: "reconciliation", id: context.actor.id } },
+    action: "payment.reconcile",
+  };
   const result = await reconcileOne(look, { ...options, limit: 1 }, paymentId, now);
   if (!result.changed || result.released > 0) {
     await deps.repository.recordAudit(
