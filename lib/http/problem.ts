@@ -66,6 +66,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
     title: "The payment of this event is not recorded yet",
     retryAfterSeconds: 5,
   },
+  storage_unavailable: {
+    status: 503,
+    title: "The payment store is unavailable",
+    retryAfterSeconds: 2,
+  },
   route_not_found: { status: 404, title: "No such route" },
   bad_request: { status: 400, title: "The request is not valid HTTP" },
   payload_too_large: { status: 413, title: "The body is too large" },
