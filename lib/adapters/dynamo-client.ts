@@ -7,6 +7,7 @@
  * `storage_unavailable` with Retry-After instead of a function cut off mid-way.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { StandardRetryStrategy } from "@smithy/core/retry";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { timeLeftMs } from "../runtime/deadline.js";
 
@@ -44,12 +45,30 @@ export class DeadlineHttpHandler extends NodeHttpHandler {
     if (left === undefined) return await super.handle(request, options);
     const budget = Math.min(this.requestTimeoutMs, left - ANSWER_RESERVE_MS);
     if (budget < MIN_ATTEMPT_MS) {
+      // Named so that the SDK does not retry it (a TimeoutError it would).
       throw Object.assign(new Error("No time left in this invocation for a DynamoDB request."), {
-        name: "TimeoutError",
-        code: "ETIMEDOUT",
+        name: "DeadlineExceededError",
       });
     }
     return await super.handle(request, { ...options, requestTimeout: budget });
+  }
+}
+
+type RetryArgs = Parameters<StandardRetryStrategy["refreshRetryTokenForRetry"]>;
+
+/** The SDK's standard retries (backoff, retry quota), but none whose wait runs into the deadline. */
+export class DeadlineRetryStrategy extends StandardRetryStrategy {
+  override async refreshRetryTokenForRetry(
+    token: RetryArgs[0],
+    errorInfo: RetryArgs[1],
+  ): ReturnType<StandardRetryStrategy["refreshRetryTokenForRetry"]> {
+    const next = await super.refreshRetryTokenForRetry(token, errorInfo);
+    const left = timeLeftMs();
+    if (left !== undefined && left - next.getRetryDelay() - ANSWER_RESERVE_MS < MIN_ATTEMPT_MS) {
+      // The retry middleware ends on a refusal and throws the last error.
+      throw errorInfo.error;
+    }
+    return next;
   }
 }
 
@@ -58,6 +77,7 @@ export function createDynamoClient(limits: DynamoClientLimits): DynamoDBClient {
     region: limits.region,
     ...(limits.endpoint === undefined ? {} : { endpoint: limits.endpoint }),
     maxAttempts: limits.maxAttempts,
+    retryStrategy: new DeadlineRetryStrategy(limits.maxAttempts),
     requestHandler: new DeadlineHttpHandler(limits.requestTimeoutMs),
   });
 }

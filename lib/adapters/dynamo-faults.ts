@@ -18,6 +18,7 @@ const TRANSIENT_NAMES = new Set([
   "TransactionConflictException",
   "TransactionInProgressException",
   "TimeoutError",
+  "DeadlineExceededError",
   "RequestTimeout",
   "RequestTimeoutException",
 ]);
