@@ -362,6 +362,13 @@ describe("refund, capture and the webhook under DynamoDB faults", () => {
   });
 });
 
+describe("the answers", () => {
+  it("every answer under faults matched openapi.yaml", () => {
+    expect(stack.contract.checked).toBeGreaterThan(20);
+    expect(stack.contract.violations).toEqual([]);
+  });
+});
+
 describe("the outbox publisher under DynamoDB faults", () => {
   it("its read throttled fails the stream record; the retry publishes the event once", async () => {
     const injection = faults().inject(
