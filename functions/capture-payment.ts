@@ -1,5 +1,6 @@
 /** POST /api/payments/{id}/capture: capture an authorized (manual-capture) payment, idempotently. */
 import { requireAnyScope, SCOPES } from "../lib/auth.js";
+import { apiContext } from "../lib/domain/audit.js";
 import { operationIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
 import { paymentView } from "../lib/http/views.js";
@@ -16,10 +17,14 @@ interface CapturePayload {
 }
 
 const captureOnce = idempotentOperation<CapturePayload, Record<string, unknown>>(
-  async ({ caller, key, payload }) => {
+  async ({ caller, key, payload, requestId }) => {
     const payment = await capturePayment(
       { repository, provider, clock, onEvents: countEvents },
-      { ...payload, operationId: operationIdForRequest("capture", caller, key, payload.paymentId) },
+      {
+        ...payload,
+        operationId: operationIdForRequest("capture", caller, key, payload.paymentId),
+        context: apiContext({ caller, key, requestId }),
+      },
     );
     const found = await repository.getWithHistory(payment.id);
     return paymentView(found?.payment ?? payment, found?.history ?? [], undefined);
@@ -34,7 +39,7 @@ export const handler = httpHandler(
     const request = parseOrThrow(captureBody, body);
     const payload: CapturePayload = { paymentId: event.pathParameters?.id ?? "", ...request };
     const { value, replayed } = await captureOnce(
-      { caller: caller.sub, key, payload },
+      { caller: caller.sub, key, payload, requestId: event.requestContext.requestId },
       {},
       context,
     );

@@ -1,5 +1,6 @@
 /** POST /api/payments/intents: create a Stripe PaymentIntent for an order, idempotently. */
 import { hasScope, requireAnyScope, SCOPES } from "../lib/auth.js";
+import { apiContext } from "../lib/domain/audit.js";
 import { OrderAlreadyHasPaymentError } from "../lib/domain/errors.js";
 import { paymentIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
@@ -17,14 +18,14 @@ import { createPayment } from "../lib/use-cases/create-payment.js";
 
 // The client secret travels from the first run to its answer through the sink, past the store.
 const createOnce = idempotentOperation<CreateIntentRequest, CreatedPaymentView>(
-  async ({ caller, key, payload }, sink) => {
+  async ({ caller, key, payload, requestId }, sink) => {
     const { payment, clientSecret } = await createPayment(
       { repository, provider, clock },
       {
         paymentId: paymentIdForRequest(caller, key),
         customerId: caller,
         request: payload,
-        source: "api",
+        context: apiContext({ caller, key, requestId }),
       },
     );
     if (clientSecret !== undefined) sink.clientSecret = clientSecret;
@@ -40,7 +41,7 @@ export const handler = httpHandler(
     const request = parseOrThrow(createIntentBody, body);
     const sink: Sink = {};
     const { value, replayed } = await createOnce(
-      { caller: caller.sub, key, payload: request },
+      { caller: caller.sub, key, payload: request, requestId: event.requestContext.requestId },
       sink,
       context,
     ).catch(async (error: unknown) => {

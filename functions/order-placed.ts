@@ -1,31 +1,17 @@
 /**
  * MSK trigger on `order.placed`: one payment per valid order (CONTRACT section 5). Records are
- * handled in order; a record that can never succeed goes to the dead-letter queue and the rest go
+ * handled in order; a record that can never succeed is set aside as a dead letter (in the payments
+ * table, where support lists, redrives and discards them) and the rest go
  * on; a transient failure fails the batch so MSK delivers it again (records already handled are
  * found and skipped, so a redelivery creates nothing).
  */
 
-import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { SqsDeadLetters } from "../lib/adapters/sqs-dead-letters.js";
-import { deadLetterSettings, parseSettings } from "../lib/config.js";
 import { mskEventSchema, mskRecordSchema } from "../lib/domain/msk.js";
 import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
-import { clock, repository, storageConfig } from "../lib/runtime/storage.js";
+import { clock, deadLetters, repository } from "../lib/runtime/storage.js";
 import { provider } from "../lib/runtime/stripe.js";
-import { traceAwsClient } from "../lib/tracing.js";
 import { handleOrderPlaced } from "../lib/use-cases/order-placed.js";
-
-const dlq = parseSettings(deadLetterSettings, process.env);
-const deadLetters = new SqsDeadLetters(
-  traceAwsClient(
-    new SQSClient({
-      region: storageConfig.AWS_REGION,
-      ...(dlq.SQS_ENDPOINT === undefined ? {} : { endpoint: dlq.SQS_ENDPOINT }),
-    }),
-  ),
-  dlq.ORDER_PLACED_DLQ_URL,
-);
 
 export interface OrderPlacedSummary {
   created: number;
@@ -58,7 +44,7 @@ export const handler = async (event: unknown, context?: Context): Promise<OrderP
           continue;
         }
         const record = checked.data;
-        const outcome = await handleOrderPlaced(
+        const { outcome } = await handleOrderPlaced(
           { repository, provider, clock, deadLetters },
           {
             topic: record.topic,

@@ -1,5 +1,6 @@
 /** POST /api/payments/{id}/refund: refund all or part of a captured payment, idempotently. */
 import { requireAnyScope, SCOPES } from "../lib/auth.js";
+import { apiContext } from "../lib/domain/audit.js";
 import { refundIdForRequest } from "../lib/domain/ids.js";
 import type { RefundReason } from "../lib/domain/refunds.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
@@ -18,11 +19,15 @@ interface RefundPayload {
 }
 
 const refundOnce = idempotentOperation<RefundPayload, Record<string, unknown>>(
-  async ({ caller, key, payload }) =>
+  async ({ caller, key, payload, requestId }) =>
     refundView(
       await refundPayment(
         { repository, provider, clock },
-        { ...payload, refundId: refundIdForRequest(caller, key, payload.paymentId) },
+        {
+          ...payload,
+          refundId: refundIdForRequest(caller, key, payload.paymentId),
+          context: apiContext({ caller, key, requestId }),
+        },
       ),
     ),
   idempotencyStore("refund-payment"),
@@ -34,7 +39,11 @@ export const handler = httpHandler(
     const key = idempotencyKey(event);
     const request = parseOrThrow(refundBody, body);
     const payload: RefundPayload = { paymentId: event.pathParameters?.id ?? "", ...request };
-    const { value, replayed } = await refundOnce({ caller: caller.sub, key, payload }, {}, context);
+    const { value, replayed } = await refundOnce(
+      { caller: caller.sub, key, payload, requestId: event.requestContext.requestId },
+      {},
+      context,
+    );
     if (replayed) count(METRICS.idempotentReplay);
     return json(202, value, replayed ? { "idempotent-replayed": "true" } : {});
   },

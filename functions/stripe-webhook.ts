@@ -44,7 +44,13 @@ export const handler = httpHandler(
     let outcome: Awaited<ReturnType<typeof handleStripeEvent>>;
     try {
       outcome = await handleStripeEvent(
-        { repository, provider, clock, onEvents: countEvents },
+        {
+          repository,
+          provider,
+          clock,
+          onEvents: countEvents,
+          requestId: event.requestContext.requestId,
+        },
         stripeEvent,
       );
     } catch (error) {

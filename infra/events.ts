@@ -129,12 +129,12 @@ function createOrderPlacedConsumer(settings: StageSettings, storage: Storage, se
     memory: "512 MB",
     // Up to 100 records a batch, each possibly a Stripe call.
     timeout: "5 minutes",
-    // The DLQ link grants sqs:* on it: the handler's own dead letters and the mapping's
-    // on-failure records (sent with this role) both go there.
+    // The handler sets its own dead letters aside in the payments table (support redrives them
+    // from there); the DLQ link grants sqs:* for the mapping's on-failure records (batches that
+    // kept failing), which are sent with this role.
     link: [storage.payments, secrets.stripeSecretKey, dlq],
     environment: {
       ...tableEnvironment(settings, storage),
-      ORDER_PLACED_DLQ_URL: dlq.url,
       ...(kafka === undefined ? {} : { KAFKA_AUTH: "iam", KAFKA_TOPIC_PREFIX: kafka.topicPrefix }),
     },
     ...(arns === undefined

@@ -26,6 +26,13 @@ export const tables = {
     stream: "new-and-old-images",
     globalIndexes: [
       { name: "byWatch", partitionKey: "watch", sortKey: "watchAt", projection: "keys-only" },
+      {
+        name: "byCustomer",
+        partitionKey: "customerId",
+        sortKey: "createdAt",
+        projection: "keys-only",
+      },
+      { name: "byStatus", partitionKey: "listStatus", sortKey: "listAt", projection: "keys-only" },
     ],
   },
   idempotency: {

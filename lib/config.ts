@@ -54,12 +54,6 @@ export const kafkaSettings = z.object({
   KAFKA_AUTH: z._default(z.enum(["plaintext", "tls", "iam"]), "plaintext"),
 });
 
-/** The order.placed consumer: where records that can never succeed go. */
-export const deadLetterSettings = z.object({
-  ORDER_PLACED_DLQ_URL: z.url(),
-  SQS_ENDPOINT: z.optional(z.url()),
-});
-
 export class ConfigError extends Error {}
 
 /** Parses `env` with `schema`; throws ConfigError("configuration NAME: problem") for the first bad setting. */

@@ -38,6 +38,8 @@ export interface IdempotentRequest<P> {
   readonly caller: string;
   readonly key: string;
   readonly payload: P;
+  /** API Gateway's request id, for the audit trail: neither part of the key nor validated. */
+  readonly requestId?: string | undefined;
 }
 
 export interface IdempotentOutcome<R> {

@@ -3,10 +3,11 @@
  * nothing here imports an adapter.
  */
 
+import type { Actor, AuditEntry } from "./domain/audit.js";
 import type { OutboxEvent } from "./domain/events.js";
 import type { IntentFact, RefundFact, RefundRecordState } from "./domain/lifecycle.js";
 import type { OutboxItem, OutboxMessage } from "./domain/outbox.js";
-import type { CaptureMethod, ChangeSource, Payment, StatusChange } from "./domain/payment.js";
+import type { CaptureMethod, Payment, PaymentStatus, StatusChange } from "./domain/payment.js";
 import type { Refund, RefundReason, RefundStatus } from "./domain/refunds.js";
 
 /** A payment with its history, oldest first. */
@@ -40,6 +41,34 @@ export interface RefundRecordWrite {
   readonly next: RefundRecordState;
 }
 
+/** One page of a listing; `nextCursor` is absent on the last page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor?: string;
+}
+
+export interface PageRequest {
+  /** A cursor this service handed out (opaque to callers; checked, never trusted). */
+  readonly cursor?: string | undefined;
+  readonly limit: number;
+}
+
+/** Payments by the time they entered their status, newest first, within [from, to]. */
+export interface RecentQuery extends PageRequest {
+  readonly statuses: readonly PaymentStatus[];
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}
+
+/** An event of the payment's outbox and whether it reached Kafka. */
+export interface OutboxSummary {
+  readonly id: string;
+  readonly type: string;
+  readonly occurredAt: string;
+  readonly published: boolean;
+  readonly publishedAt?: string;
+}
+
 /** A change to a payment computed from `before`; written only if `before` is still current. */
 export interface ChangePlan {
   readonly before: Payment;
@@ -49,6 +78,8 @@ export interface ChangePlan {
   readonly refunds: readonly RefundRecordWrite[];
   /** The Stripe event this change comes from, recorded with it so it is applied once. */
   readonly stripeEventId?: string;
+  /** The audit entry of the operation that made the change, written with it. */
+  readonly audit?: AuditEntry;
 }
 
 export type ApplyChangeResult = "applied" | "conflict" | "duplicate_event";
@@ -60,15 +91,16 @@ export interface PaymentRepository {
    */
   insertNew(
     payment: Payment,
-    source: ChangeSource,
+    actor: Actor,
     event: OutboxEvent,
+    audit: AuditEntry,
   ): Promise<InsertPaymentResult>;
   get(paymentId: string): Promise<Payment | undefined>;
   getWithHistory(paymentId: string): Promise<PaymentWithHistory | undefined>;
   paymentIdForOrder(orderId: string): Promise<string | undefined>;
   getRefund(paymentId: string, refundId: string): Promise<Refund | undefined>;
   /** Holds `refund.amount` against `payment` if the payment is still at `payment.version`. */
-  reserveRefund(payment: Payment, refund: Refund): Promise<ReserveRefundResult>;
+  reserveRefund(payment: Payment, refund: Refund, audit: AuditEntry): Promise<ReserveRefundResult>;
   /** Gives a held amount back to the payment's remainder and marks the refund failed. Once only. */
   releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void>;
   /** The payment a Stripe PaymentIntent belongs to. */
@@ -84,6 +116,16 @@ export interface PaymentRepository {
   applyChange(plan: ChangePlan): Promise<ApplyChangeResult>;
   /** Whether `applyChange` can write this plan in one transaction (the store's limits). */
   changeFits(plan: ChangePlan): boolean;
+  /** Writes an audit entry of `paymentId` (again: the same id replaces it, e.g. its outcome). */
+  recordAudit(paymentId: string, entry: AuditEntry): Promise<void>;
+  /** The payment's audit trail, newest first. */
+  listAudit(paymentId: string, page: PageRequest): Promise<Page<AuditEntry>>;
+  /** The payment's outgoing events, oldest first. */
+  listOutbox(paymentId: string): Promise<OutboxSummary[]>;
+  /** Ids of a customer's payments, newest first. */
+  paymentIdsForCustomer(customerId: string, page: PageRequest): Promise<Page<string>>;
+  /** Ids of payments by the time they entered their status, newest first. */
+  recentPaymentIds(query: RecentQuery): Promise<Page<string>>;
   /** Records what Stripe answered for a held refund (the amount stays held until settled). */
   recordProviderRefund(
     refund: Refund,
@@ -170,4 +212,47 @@ export interface OutboxStore {
    * missing when it is already published or gone).
    */
   unpublishedUpTo(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]>;
+}
+
+/** A record of `order.placed` that could not become a payment, and why. */
+export interface DeadLetter {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key?: string | undefined;
+  /** The record's value, decoded to text. */
+  readonly value: string;
+  readonly reason: string;
+}
+
+export type DeadLetterStatus = "open" | "redriven" | "discarded";
+
+export interface StoredDeadLetter extends DeadLetter {
+  /** Derived from topic, partition and offset: a record set aside twice is one dead letter. */
+  readonly id: string;
+  readonly status: DeadLetterStatus;
+  /** Times it was processed: 1 when set aside, one more per redrive. */
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Who closed it (redrive or discard), when, why and with what result. */
+  readonly resolution?: {
+    readonly actor: string;
+    readonly at: string;
+    readonly reason?: string;
+    readonly outcome: string;
+    readonly paymentId?: string;
+  };
+  /** Optimistic-concurrency counter. */
+  readonly version: number;
+}
+
+export interface DeadLetterStore {
+  /** Sets a record aside (once: the same record again changes nothing). */
+  send(letter: DeadLetter): Promise<void>;
+  get(id: string): Promise<StoredDeadLetter | undefined>;
+  list(status: DeadLetterStatus, page: PageRequest): Promise<Page<StoredDeadLetter>>;
+  /** Writes `next` if `before` is still current, with its audit entry; false on a conflict. */
+  update(before: StoredDeadLetter, next: StoredDeadLetter, audit: AuditEntry): Promise<boolean>;
+  listAudit(id: string, page: PageRequest): Promise<Page<AuditEntry>>;
 }

@@ -4,6 +4,7 @@
  */
 import { type FieldError, ValidationError } from "./domain/errors.js";
 import { checkChargeAmount, MAX_AMOUNT } from "./domain/money.js";
+import { PAYMENT_STATUSES } from "./domain/payment.js";
 import * as z from "./zod.js";
 
 export const ORDER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -83,7 +84,87 @@ export const captureBody = z.strictObject({ amount: z.optional(amount) });
 
 export const cancelBody = z.strictObject({});
 
-export const listPaymentsQuery = z.strictObject({ orderId });
+/** An instant in ISO 8601 with a zone, normalised to `toISOString()` (the stored form). */
+const instant = z.pipe(
+  z.string().check(
+    z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/, {
+      error: "must be an ISO 8601 time with a zone, e.g. 2026-12-06T10:00:00Z",
+    }),
+    z.refine((v) => !Number.isNaN(Date.parse(v)), { error: "is not a real time" }),
+  ),
+  z.transform((v: string) => new Date(Date.parse(v)).toISOString()),
+);
+
+/** `limit` as a query string: 1 to 100, default 20. */
+const pageLimit = z._default(
+  z.pipe(
+    z.string().check(z.regex(/^[1-9]\d{0,2}$/, { error: "must be an integer from 1 to 100" })),
+    z.pipe(
+      z.transform((v: string) => Number(v)),
+      z.number().check(z.maximum(100, { error: "must be an integer from 1 to 100" })),
+    ),
+  ),
+  20,
+);
+
+const cursor = z.string().check(z.minLength(1), z.maxLength(2048));
+
+/**
+ * GET /api/payments: one lookup (orderId, customerId or stripePaymentIntentId), or the admin's
+ * recent list (status, from, to), both paged by cursor and limit.
+ */
+export const listPaymentsQuery = z
+  .strictObject({
+    orderId: z.optional(orderId),
+    customerId: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    stripePaymentIntentId: z.optional(
+      z.string().check(z.regex(/^pi_[A-Za-z0-9]{1,250}$/, { error: "must be a PaymentIntent id" })),
+    ),
+    status: z.optional(z.enum(PAYMENT_STATUSES)),
+    from: z.optional(instant),
+    to: z.optional(instant),
+    cursor: z.optional(cursor),
+    limit: pageLimit,
+  })
+  .check(
+    z.superRefine((q, ctx) => {
+      const lookups = (["orderId", "customerId", "stripePaymentIntentId"] as const).filter(
+        (k) => q[k] !== undefined,
+      );
+      for (const extra of lookups.slice(1)) {
+        ctx.addIssue({ code: "custom", path: [extra], message: "give one lookup at a time" });
+      }
+      if (lookups.length > 0) {
+        for (const k of ["status", "from", "to"] as const) {
+          if (q[k] !== undefined)
+            ctx.addIssue({
+              code: "custom",
+              path: [k],
+              message: `does not combine with ${lookups[0]}`,
+            });
+        }
+      }
+      if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+        ctx.addIssue({ code: "custom", path: ["from"], message: "is after to" });
+    }),
+  );
+export type ListPaymentsQuery = z.infer<typeof listPaymentsQuery>;
+
+export const pageQuery = z.strictObject({ cursor: z.optional(cursor), limit: pageLimit });
+
+export const deadLetterListQuery = z.strictObject({
+  status: z._default(z.enum(["open", "redriven", "discarded"]), "open"),
+  cursor: z.optional(cursor),
+  limit: pageLimit,
+});
+
+export const discardBody = z.strictObject({
+  reason: z.string().check(
+    z.minLength(1, { error: "say why it is discarded" }),
+    z.maxLength(500),
+    z.refine((v) => v.trim().length > 0, { error: "say why it is discarded" }),
+  ),
+});
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;

@@ -18,9 +18,6 @@ export interface LocalServiceState {
   readonly logLevel: string;
   readonly kafkaBrokers?: string;
   readonly kafkaTopicPrefix?: string;
-  /** Dead letters of order.placed (an SQS queue; the local one lives on the moto server). */
-  readonly deadLetterQueueUrl?: string;
-  readonly sqsEndpoint?: string;
 }
 
 /** Sets the handlers' configuration in this process's environment. */
@@ -44,8 +41,6 @@ export function applyServiceEnvironment(state: LocalServiceState): void {
     STRIPE_API_BASE: state.stripeApiBase,
     KAFKA_BROKERS: state.kafkaBrokers,
     KAFKA_TOPIC_PREFIX: state.kafkaTopicPrefix,
-    ORDER_PLACED_DLQ_URL: state.deadLetterQueueUrl,
-    SQS_ENDPOINT: state.sqsEndpoint,
   };
   for (const [name, value] of Object.entries(optional)) {
     if (value === undefined) delete process.env[name];
@@ -73,10 +68,6 @@ export async function readState(): Promise<LocalServiceState | undefined> {
       logLevel: typeof v.logLevel === "string" ? v.logLevel : "INFO",
       ...(typeof v.kafkaBrokers === "string" ? { kafkaBrokers: v.kafkaBrokers } : {}),
       ...(typeof v.kafkaTopicPrefix === "string" ? { kafkaTopicPrefix: v.kafkaTopicPrefix } : {}),
-      ...(typeof v.deadLetterQueueUrl === "string"
-        ? { deadLetterQueueUrl: v.deadLetterQueueUrl }
-        : {}),
-      ...(typeof v.sqsEndpoint === "string" ? { sqsEndpoint: v.sqsEndpoint } : {}),
     };
   } catch {
     return undefined;

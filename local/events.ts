@@ -4,28 +4,9 @@
  * handler modules are the real ones; they read their configuration from the environment, so set
  * it (applyServiceEnvironment) before calling this.
  */
-import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { tables } from "../infra/tables.js";
 import { type OrderConsumer, startOrderConsumer } from "./order-consumer.js";
 import { type StreamPoller, startStreamPoller } from "./stream-poller.js";
-
-export const DEAD_LETTER_QUEUE = "payment-service-order-placed-dlq";
-
-/** Creates the dead-letter queue on the local AWS emulator; returns its URL. */
-export async function createLocalDeadLetterQueue(endpoint: string): Promise<string> {
-  const sqs = new SQSClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  try {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: DEAD_LETTER_QUEUE }));
-    if (QueueUrl === undefined) throw new Error("the local SQS answered no queue URL");
-    return QueueUrl;
-  } finally {
-    sqs.destroy();
-  }
-}
 
 export interface LocalEvents {
   readonly poller: StreamPoller;

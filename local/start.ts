@@ -12,7 +12,7 @@ import { kafkaSettings } from "../lib/config.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
 import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
-import { createLocalDeadLetterQueue, startLocalEvents } from "./events.js";
+import { startLocalEvents } from "./events.js";
 import { startGateway } from "./gateway.js";
 import { localLambdaContext } from "./lambda-context.js";
 import { DEV_KEY_FILE } from "./paths.js";
@@ -41,7 +41,6 @@ const settings = z.object({
     .optional(),
   KAFKA_BROKERS: kafkaSettings.shape.KAFKA_BROKERS,
   KAFKA_TOPIC_PREFIX: z.optional(kafkaSettings.shape.KAFKA_TOPIC_PREFIX),
-  ORDER_PLACED_DLQ_URL: z.url().optional(),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   LOG_LEVEL: z
     .enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT", "debug", "info", "warn", "error", "silent"])
@@ -57,7 +56,7 @@ const USAGE = `usage: npm start
 Runs the whole service offline on http://127.0.0.1:$PORT. Settings (environment):
   PORT (3005), STRIPE_SIMULATOR_PORT (12111), STRIPE_SECRET_KEY (the simulator's key; a real
   sk_test_ key uses Stripe test mode), STRIPE_WEBHOOK_SECRET, DYNAMODB_ENDPOINT (a local moto
-  server), KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, ORDER_PLACED_DLQ_URL, RECONCILE_INTERVAL_SECONDS (60),
+  server), KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, RECONCILE_INTERVAL_SECONDS (60),
   LOG_LEVEL (INFO). See README.md, Configuration.`;
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   console.log(USAGE);
@@ -90,7 +89,6 @@ const stops: (() => Promise<void>)[] = [];
 
 try {
   let endpoint = env.DYNAMODB_ENDPOINT;
-  const localAws = endpoint === undefined;
   if (endpoint === undefined) {
     const db = await startLocalDynamoDb();
     stops.push(() => db.stop());
@@ -132,17 +130,6 @@ try {
     );
   }
 
-  // order.placed records that can never succeed go to a dead-letter queue: locally an SQS queue
-  // on the same moto server; with an outside DynamoDB, the one ORDER_PLACED_DLQ_URL names.
-  const deadLetterQueueUrl = localAws
-    ? await createLocalDeadLetterQueue(endpoint)
-    : env.ORDER_PLACED_DLQ_URL;
-  if (env.KAFKA_BROKERS !== undefined && deadLetterQueueUrl === undefined) {
-    throw new Error(
-      "ORDER_PLACED_DLQ_URL is needed with KAFKA_BROKERS and an outside DYNAMODB_ENDPOINT",
-    );
-  }
-
   // The handlers read their configuration from the environment at cold start, as in Lambda.
   const state = {
     dynamodbEndpoint: endpoint,
@@ -152,8 +139,6 @@ try {
     logLevel: env.LOG_LEVEL,
     ...(env.KAFKA_BROKERS === undefined ? {} : { kafkaBrokers: env.KAFKA_BROKERS }),
     kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? "",
-    ...(deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl }),
-    ...(localAws ? { sqsEndpoint: endpoint } : {}),
   };
   applyServiceEnvironment(state);
   await writeState(state);

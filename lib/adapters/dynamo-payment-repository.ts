@@ -27,18 +27,20 @@ import {
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { Actor, AuditEntry } from "../domain/audit.js";
 import type { OutboxEvent } from "../domain/events.js";
 import type { RefundRecordState } from "../domain/lifecycle.js";
 import {
-  type ChangeSource,
   isPaymentStatus,
   type Lifecycle,
   NO_LIFECYCLE,
+  PAYMENT_STATUSES,
   type Payment,
   type StatusChange,
 } from "../domain/payment.js";
@@ -48,10 +50,15 @@ import type {
   ApplyChangeResult,
   ChangePlan,
   InsertPaymentResult,
+  OutboxSummary,
+  Page,
+  PageRequest,
   PaymentRepository,
   PaymentWithHistory,
+  RecentQuery,
   ReserveRefundResult,
 } from "../ports.js";
+import { auditItem, decodeCursor, encodeCursor, queryAudit } from "./dynamo-audit.js";
 
 const PAYMENT_SK = "PAYMENT";
 export const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
@@ -68,6 +75,16 @@ const outboxSk = (version: number, index: number, eventId: string) =>
 const refundSk = (refundId: string) => `REFUND#${refundId}`;
 const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
 const stripeEventPk = (eventId: string) => `STRIPE_EVENT#${eventId}`;
+/**
+ * The `byStatus` index keys of a payment item (only payment items carry them): its status, and
+ * when it entered it with its id (unique, so a cursor is one value). They change with the status
+ * only, so the index is rewritten about three times in a payment's life.
+ */
+const listKeys = (payment: Payment, statusSince: string) => ({
+  statusSince,
+  listStatus: payment.status,
+  listAt: `${statusSince}#${payment.id}`,
+});
 /** `watch` value of outbox items not published yet. */
 export const OUTBOX_WATCH = "outbox";
 /** How long the stream has to publish an event before the sweeper takes it up. */
@@ -160,8 +177,9 @@ export class DynamoPaymentRepository implements PaymentRepository {
 
   async insertNew(
     payment: Payment,
-    source: ChangeSource,
+    actor: Actor,
     event: OutboxEvent,
+    audit: AuditEntry,
   ): Promise<InsertPaymentResult> {
     const pk = paymentPk(payment.id);
     try {
@@ -187,6 +205,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 Item: {
                   ...payment,
                   ...this.watchFields(payment),
+                  ...listKeys(payment, payment.createdAt),
                   pk,
                   sk: PAYMENT_SK,
                   type: "payment",
@@ -211,7 +230,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 Item: historyItem(payment.id, payment.version, 0, {
                   status: payment.status,
                   at: payment.createdAt,
-                  source,
+                  source: actor.source,
+                  actor: actor.id,
                 }),
               },
             },
@@ -221,6 +241,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 Item: outboxItem(payment, payment.version, 0, event),
               },
             },
+            { Put: { TableName: this.tableName, Item: auditItem(pk, audit) } },
           ],
         }),
       );
@@ -291,7 +312,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return Item === undefined ? undefined : toRefund(Item);
   }
 
-  async reserveRefund(payment: Payment, refund: Refund): Promise<ReserveRefundResult> {
+  async reserveRefund(
+    payment: Payment,
+    refund: Refund,
+    audit: AuditEntry,
+  ): Promise<ReserveRefundResult> {
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -335,6 +360,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 ExpressionAttributeValues: { ":released": "released", ":canceled": "canceled" },
               },
             },
+            { Put: { TableName: this.tableName, Item: auditItem(paymentPk(payment.id), audit) } },
           ],
         }),
       );
@@ -463,6 +489,123 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return Item !== undefined;
   }
 
+  async recordAudit(paymentId: string, entry: AuditEntry): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: auditItem(paymentPk(paymentId), entry) }),
+    );
+  }
+
+  listAudit(paymentId: string, page: PageRequest): Promise<Page<AuditEntry>> {
+    return queryAudit(this.client, this.tableName, paymentPk(paymentId), page);
+  }
+
+  async listOutbox(paymentId: string): Promise<OutboxSummary[]> {
+    const out: OutboxSummary[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :outbox)",
+          ExpressionAttributeValues: { ":pk": paymentPk(paymentId), ":outbox": OUTBOX_SK_PREFIX },
+          ProjectionExpression: "pk, eventId, eventType, createdAt, publishedAt",
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const publishedAt = optStr(item, "publishedAt");
+        out.push({
+          id: str(item, "eventId"),
+          type: str(item, "eventType"),
+          occurredAt: str(item, "createdAt"),
+          published: publishedAt !== undefined,
+          ...(publishedAt === undefined ? {} : { publishedAt }),
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return out;
+  }
+
+  async paymentIdsForCustomer(customerId: string, page: PageRequest): Promise<Page<string>> {
+    const start =
+      page.cursor === undefined
+        ? undefined
+        : decodeCursor(page.cursor, {
+            customerId: (v) => v === customerId,
+            createdAt: (v) => v.length <= 40,
+            pk: (v) => v.startsWith("PAYMENT#"),
+            sk: (v) => v === PAYMENT_SK,
+          });
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: "byCustomer",
+        KeyConditionExpression: "customerId = :c",
+        ExpressionAttributeValues: { ":c": customerId },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    return {
+      items: Items.map((item) => str(item, "pk").replace(/^PAYMENT#/, "")),
+      ...(LastEvaluatedKey === undefined ? {} : { nextCursor: encodeCursor(LastEvaluatedKey) }),
+    };
+  }
+
+  async recentPaymentIds(query: RecentQuery): Promise<Page<string>> {
+    const after =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, { listAt: (v) => /^[^#]{1,40}#pay_[0-9a-z]{26}$/.test(v) })
+            .listAt;
+    const lo = query.from;
+    // An upper bound ends with `#~`, after every `#<payment id>` of the same time.
+    const hi = after ?? (query.to === undefined ? undefined : `${query.to}#~`);
+    const statuses = query.statuses.length === 0 ? PAYMENT_STATUSES : query.statuses;
+    // One index partition per status, read newest first, merged; one more than a page each (and
+    // one for the cursor's own item) tells whether anything is left.
+    const pages = await Promise.all(
+      statuses.map(async (status) => {
+        const values: Record<string, string> = { ":s": status };
+        let condition = "listStatus = :s";
+        if (lo !== undefined && hi !== undefined) {
+          condition += " AND listAt BETWEEN :lo AND :hi";
+          values[":lo"] = lo;
+          values[":hi"] = hi;
+        } else if (hi !== undefined) {
+          condition += " AND listAt <= :hi";
+          values[":hi"] = hi;
+        } else if (lo !== undefined) {
+          condition += " AND listAt >= :lo";
+          values[":lo"] = lo;
+        }
+        const { Items = [] } = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: "byStatus",
+            KeyConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ScanIndexForward: false,
+            Limit: query.limit + 2,
+          }),
+        );
+        return Items.map((item) => str(item, "listAt")).filter((at) => at !== after);
+      }),
+    );
+    const merged = pages.flat().sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    const taken = merged.slice(0, query.limit);
+    const last = taken.at(-1);
+    return {
+      items: taken.map((at) => at.slice(at.lastIndexOf("#") + 1)),
+      ...(merged.length > query.limit && last !== undefined
+        ? { nextCursor: encodeCursor({ listAt: last }) }
+        : {}),
+    };
+  }
+
   changeFits(plan: ChangePlan): boolean {
     const items = this.changeItems(plan);
     if (items.length > MAX_TRANSACTION_ITEMS) return false;
@@ -502,6 +645,12 @@ export class DynamoPaymentRepository implements PaymentRepository {
           Item: {
             ...after,
             ...this.watchFields(after),
+            ...listKeys(
+              after,
+              after.status === before.status
+                ? (before.statusSince ?? before.createdAt)
+                : after.updatedAt,
+            ),
             version,
             pk: paymentPk(after.id),
             sk: PAYMENT_SK,
@@ -548,6 +697,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
         },
       });
     }
+    if (plan.audit !== undefined) {
+      items.push({
+        Put: { TableName: this.tableName, Item: auditItem(paymentPk(after.id), plan.audit) },
+      });
+    }
     if (plan.stripeEventId !== undefined) {
       items.push({
         Put: {
@@ -588,6 +742,7 @@ function historyItem(
     status: change.status,
     at: change.at,
     source: change.source,
+    ...(change.actor === undefined ? {} : { actor: change.actor }),
   };
 }
 
@@ -663,6 +818,7 @@ function toPayment(item: Item): Payment {
     version: num(item, "version"),
     createdAt: str(item, "createdAt"),
     updatedAt: str(item, "updatedAt"),
+    ...(typeof item.statusSince === "string" ? { statusSince: item.statusSince } : {}),
   };
 }
 
@@ -687,7 +843,9 @@ function asStatus(value: string): Payment["status"] {
 
 function toStatusChange(item: Item): StatusChange {
   const source = str(item, "source");
+  const actor = optStr(item, "actor");
   return {
+    ...(actor === undefined ? {} : { actor }),
     status: asStatus(str(item, "status")),
     at: str(item, "at"),
     source:

@@ -35,7 +35,9 @@ export type ErrorCode =
   | "capture_exceeds_authorized"
   | "try_again_later"
   | "payment_not_recorded_yet"
-  | "storage_unavailable";
+  | "storage_unavailable"
+  | "dead_letter_not_found"
+  | "dead_letter_not_open";
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
@@ -96,6 +98,15 @@ export class UnauthenticatedError extends DomainError {
 
 export class PaymentNotFoundError extends DomainError {
   readonly code = "payment_not_found";
+}
+
+export class DeadLetterNotFoundError extends DomainError {
+  readonly code = "dead_letter_not_found";
+}
+
+/** A dead letter already redriven or discarded: it is closed for good. */
+export class DeadLetterNotOpenError extends DomainError {
+  readonly code = "dead_letter_not_open";
 }
 
 export class OrderAlreadyHasPaymentError extends DomainError {

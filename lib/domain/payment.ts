@@ -23,6 +23,8 @@ export interface StatusChange {
   readonly status: PaymentStatus;
   readonly at: string;
   readonly source: ChangeSource;
+  /** The token's `sub` for API calls, else the source (entries written before actors: absent). */
+  readonly actor?: string;
 }
 
 /** The latest payment attempt Stripe reported, by Stripe's own clock (epoch seconds). */
@@ -78,6 +80,8 @@ export interface Payment {
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** When the payment entered its current status (the admin list sorts and filters by it). */
+  readonly statusSince?: string;
 }
 
 /** Statuses in which the customer still has to act, so the client secret is still useful. */

@@ -13,6 +13,7 @@ import type {
 } from "aws-lambda";
 import { storageFault } from "../adapters/dynamo-faults.js";
 import { type Caller, callerFromClaims } from "../auth.js";
+import { type AuditContext, apiContext } from "../domain/audit.js";
 import {
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
@@ -163,6 +164,20 @@ export function idempotencyKey(event: HttpEvent): string {
     );
   }
   return key;
+}
+
+/** An Idempotency-Key the route does not need but records when sent (checked all the same). */
+export function optionalIdempotencyKey(event: HttpEvent): string | undefined {
+  return event.headers["idempotency-key"] === undefined ? undefined : idempotencyKey(event);
+}
+
+/** The audit context of an API call: the caller, API Gateway's request id, the key if any. */
+export function apiCallContext(request: HttpRequest, key?: string): AuditContext {
+  return apiContext({
+    caller: request.caller.sub,
+    key,
+    requestId: request.event.requestContext.requestId,
+  });
 }
 
 export function json(

@@ -71,6 +71,8 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
     title: "The payment store is unavailable",
     retryAfterSeconds: 2,
   },
+  dead_letter_not_found: { status: 404, title: "Dead letter not found" },
+  dead_letter_not_open: { status: 409, title: "The dead letter is already redriven or discarded" },
   route_not_found: { status: 404, title: "No such route" },
   bad_request: { status: 400, title: "The request is not valid HTTP" },
   payload_too_large: { status: 413, title: "The body is too large" },

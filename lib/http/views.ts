@@ -3,6 +3,7 @@
  */
 import type { Payment, StatusChange } from "../domain/payment.js";
 import type { Refund } from "../domain/refunds.js";
+import type { OutboxSummary, StoredDeadLetter } from "../ports.js";
 
 /** The 201 answer of POST /api/payments/intents, without the client secret (added per response). */
 export interface CreatedPaymentView {
@@ -62,8 +63,54 @@ export function paymentView(
     ...(p.metadata === undefined ? {} : { metadata: p.metadata }),
     createdAt,
     updatedAt,
-    history: history.map((h) => ({ status: h.status, at: h.at, source: h.source })),
+    history: history.map((h) => ({
+      status: h.status,
+      at: h.at,
+      source: h.source,
+      actor: h.actor ?? h.source,
+    })),
   };
+}
+
+/** Where Stripe's Dashboard shows a PaymentIntent (test mode unless the key is live). */
+export const stripeDashboardUrl = (paymentIntentId: string, live: boolean): string =>
+  `https://dashboard.stripe.com/${live ? "" : "test/"}payments/${encodeURIComponent(paymentIntentId)}`;
+
+/** A read payment; admins also see its refunds, its events and a Dashboard link. */
+export function readoutView(
+  readout: {
+    readonly payment: Payment;
+    readonly history: readonly StatusChange[];
+    readonly clientSecret?: string;
+    readonly admin?: {
+      readonly refunds: readonly Refund[];
+      readonly events: readonly OutboxSummary[];
+    };
+  },
+  liveMode: boolean,
+): Record<string, unknown> {
+  const view = paymentView(readout.payment, readout.history, readout.clientSecret);
+  if (readout.admin === undefined) return view;
+  return {
+    ...view,
+    refunds: readout.admin.refunds.map((r) => ({
+      id: r.id,
+      amount: r.amount,
+      status: r.status,
+      ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...(r.stripeRefundId === undefined ? {} : { stripeRefundId: r.stripeRefundId }),
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+    })),
+    events: readout.admin.events,
+    stripeDashboardUrl: stripeDashboardUrl(readout.payment.stripePaymentIntentId, liveMode),
+  };
+}
+
+/** A dead letter as support sees it (the version stays inside). */
+export function deadLetterView(letter: StoredDeadLetter): Record<string, unknown> {
+  const { version: _version, ...shown } = letter;
+  return shown;
 }
 
 /** The 202 answer of POST /api/payments/{id}/refund. */

@@ -3,6 +3,7 @@
  */
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoClient } from "../adapters/dynamo-client.js";
+import { DynamoDeadLetters } from "../adapters/dynamo-dead-letters.js";
 import { DynamoPaymentRepository } from "../adapters/dynamo-payment-repository.js";
 import { parseSettings, storageSettings } from "../config.js";
 import { systemClock } from "../ports.js";
@@ -30,6 +31,11 @@ export const repository = new DynamoPaymentRepository(
   storageConfig.RECONCILE_AFTER_SECONDS,
 );
 export const clock = systemClock;
+export const deadLetters = new DynamoDeadLetters(
+  documentClient,
+  storageConfig.PAYMENTS_TABLE,
+  clock,
+);
 
 /** Options for an idempotent operation named `keyPrefix`. */
 export const idempotencyStore = (keyPrefix: string) => ({

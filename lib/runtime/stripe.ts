@@ -30,3 +30,6 @@ export const stripe = createStripeClient({
   apiBase: stripeConfig.STRIPE_API_BASE,
 });
 export const provider = new StripePaymentProvider(stripe);
+
+/** Whether the key is a live one (the console links to the live Dashboard then). */
+export const stripeLiveMode = stripeConfig.STRIPE_SECRET_KEY.startsWith("sk_live_");

@@ -7,10 +7,11 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
+import type { Actor, AuditEntry } from "../domain/audit.js";
 import { ConcurrentUpdateError, PaymentNotFoundError } from "../domain/errors.js";
 import { type OutboxEvent, paymentEvent } from "../domain/events.js";
 import { type Applied, applyFact, type StripeFact } from "../domain/lifecycle.js";
-import type { ChangeSource, Payment, StatusChange } from "../domain/payment.js";
+import type { Payment, StatusChange } from "../domain/payment.js";
 import type { ChangePlan, Clock, PaymentRepository, RefundRecordWrite } from "../ports.js";
 
 export interface ApplyFactsDeps {
@@ -24,9 +25,12 @@ export interface ApplyFactsDeps {
 export interface ApplyFactsInput {
   readonly paymentId: string;
   readonly facts: readonly StripeFact[];
-  readonly source: ChangeSource;
+  /** Who brings the facts (named by each history entry). */
+  readonly actor: Actor;
   /** The Stripe event the facts come from: applied at most once. */
   readonly stripeEventId?: string;
+  /** The operation's audit entry, written with the last write (none if nothing changes). */
+  readonly audit?: AuditEntry;
 }
 
 export type ApplyFactsOutcome =
@@ -109,7 +113,11 @@ async function planStep(
   let history: StatusChange[] = [];
   let events: OutboxEvent[] = [];
   const refunds = new Map<string, RefundRecordWrite>();
-  const eventId = input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId };
+  // The event id and the audit entry go with the last write (and count in its size).
+  const eventId = {
+    ...(input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId }),
+    ...(input.audit === undefined ? {} : { audit: input.audit }),
+  };
   for (const [index, fact] of facts.entries()) {
     let applied: Applied;
     let refundWrite: RefundRecordWrite | undefined;
@@ -140,7 +148,12 @@ async function planStep(
     for (const change of applied.changes) {
       // Each event describes the payment as it stood at that step.
       const step: Payment = { ...applied.payment, status: change.status, updatedAt: now };
-      stepHistory.push({ status: change.status, at: now, source: input.source });
+      stepHistory.push({
+        status: change.status,
+        at: now,
+        source: input.actor.source,
+        actor: input.actor.id,
+      });
       if (change.event !== undefined) {
         stepEvents.push(
           paymentEvent(change.event, step, randomUUID(), now, {

@@ -4,12 +4,17 @@
  * same merge as a webhook, so the payment shows the outcome at once and the webhook that
  * follows changes nothing.
  */
+
+import { type AuditContext, type AuditEntry, auditEntry, withOutcome } from "../domain/audit.js";
 import {
   CaptureExceedsAuthorizedError,
+  ConcurrentUpdateError,
+  DomainError,
   PaymentNotCancelableError,
   PaymentNotCapturableError,
   PaymentNotFoundError,
   ProviderRejectedError,
+  ProviderUnavailableError,
 } from "../domain/errors.js";
 import { isPaymentId } from "../domain/ids.js";
 import type { Payment } from "../domain/payment.js";
@@ -33,28 +38,80 @@ async function settle(
   deps: CaptureCancelDeps,
   payment: Payment,
   fact: Awaited<ReturnType<PaymentProvider["capturePaymentIntent"]>>,
+  context: AuditContext,
+  audit?: AuditEntry,
 ) {
   const outcome = await applyStripeFacts(deps, {
     paymentId: payment.id,
     facts: [fact],
-    source: "api",
+    actor: context.actor,
+    ...(audit === undefined ? {} : { audit }),
   });
   if (outcome.result === "duplicate_event") throw new Error("unreachable: no event id was given");
+  // Nothing changed (a webhook was first): the operation is still on record.
+  if (outcome.result === "unchanged" && audit !== undefined)
+    await deps.repository.recordAudit(payment.id, audit);
   return outcome.payment;
+}
+
+/** Runs `act`; a refusal is recorded in the audit trail before it reaches the caller. */
+async function audited<T>(
+  deps: CaptureCancelDeps,
+  payment: Payment,
+  entry: AuditEntry,
+  act: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await act();
+  } catch (error) {
+    if (error instanceof DomainError) {
+      // Unavailable or contended: it may be tried again; anything else is a refusal.
+      const kind =
+        error instanceof ProviderUnavailableError || error instanceof ConcurrentUpdateError
+          ? "failed"
+          : "refused";
+      await deps.repository
+        .recordAudit(payment.id, withOutcome(entry, `${kind}:${error.code}`))
+        .catch(() => undefined);
+    }
+    throw error;
+  }
 }
 
 /** Captures `amount` (default: all that is authorized) of an authorized payment. */
 export async function capturePayment(
   deps: CaptureCancelDeps,
-  input: { paymentId: string; operationId: string; amount?: number | undefined },
+  input: {
+    paymentId: string;
+    operationId: string;
+    amount?: number | undefined;
+    context: AuditContext;
+  },
 ): Promise<Payment> {
-  let payment = await load(deps, input.paymentId);
+  const loaded = await load(deps, input.paymentId);
+  const entry = auditEntry(input.context, deps.clock.now(), "payment.capture", "succeeded", {
+    detail: {
+      operationId: input.operationId,
+      ...(input.amount === undefined ? {} : { amount: input.amount }),
+    },
+  });
+  return await audited(deps, loaded, entry, () => capture(deps, loaded, input, entry));
+}
+
+async function capture(
+  deps: CaptureCancelDeps,
+  loaded: Payment,
+  input: { operationId: string; amount?: number | undefined; context: AuditContext },
+  entry: AuditEntry,
+): Promise<Payment> {
+  let payment = loaded;
   if (payment.status === "initiated" || payment.status === "processing") {
     // The authorization webhook may still be on its way: ask Stripe before refusing.
     payment = await settle(
       deps,
       payment,
       (await deps.provider.retrieveIntent(payment.stripePaymentIntentId)).fact,
+      input.context,
     );
   }
   // Captured already: maybe by this very request, whose answer was lost. Stripe knows: the same
@@ -75,7 +132,7 @@ export async function capturePayment(
       input.amount,
       `capture:${input.operationId}`,
     );
-    return await settle(deps, payment, fact);
+    return await settle(deps, payment, fact, input.context, entry);
   } catch (error) {
     if (error instanceof ProviderRejectedError) {
       throw new PaymentNotCapturableError(
@@ -93,9 +150,21 @@ const CAPTURED = new Set(["captured", "partially_refunded", "refunded"]);
 /** Cancels a payment that is not captured: its PaymentIntent can then never be paid. */
 export async function cancelPayment(
   deps: CaptureCancelDeps,
-  input: { paymentId: string; operationId: string },
+  input: { paymentId: string; operationId: string; context: AuditContext },
 ): Promise<Payment> {
   const payment = await load(deps, input.paymentId);
+  const entry = auditEntry(input.context, deps.clock.now(), "payment.cancel", "succeeded", {
+    detail: { operationId: input.operationId },
+  });
+  return await audited(deps, payment, entry, () => cancel(deps, payment, input, entry));
+}
+
+async function cancel(
+  deps: CaptureCancelDeps,
+  payment: Payment,
+  input: { operationId: string; context: AuditContext },
+  entry: AuditEntry,
+): Promise<Payment> {
   // Canceled already: maybe by this very request (its answer lost); Stripe's idempotency knows.
   if (!CANCELABLE.has(payment.status) && payment.status !== "canceled") {
     throw new PaymentNotCancelableError(`A ${payment.status} payment cannot be canceled.`);
@@ -106,7 +175,7 @@ export async function cancelPayment(
       `cancel:${input.operationId}`,
       "requested_by_customer",
     );
-    return await settle(deps, payment, fact);
+    return await settle(deps, payment, fact, input.context, entry);
   } catch (error) {
     if (error instanceof ProviderRejectedError) {
       throw new PaymentNotCancelableError(

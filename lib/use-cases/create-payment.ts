@@ -12,13 +12,14 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
+import { type AuditContext, type AuditDetail, auditEntry } from "../domain/audit.js";
 import {
   ConcurrentUpdateError,
   IdempotencyKeyReusedError,
   OrderAlreadyHasPaymentError,
 } from "../domain/errors.js";
 import { paymentEvent } from "../domain/events.js";
-import { type ChangeSource, newPayment, type Payment } from "../domain/payment.js";
+import { newPayment, type Payment } from "../domain/payment.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
 import type { CreateIntentRequest } from "../schemas.js";
 
@@ -26,7 +27,10 @@ export interface CreatePaymentInput {
   readonly paymentId: string;
   readonly customerId: string;
   readonly request: CreateIntentRequest;
-  readonly source: ChangeSource;
+  /** Who creates it (the history and audit trail name them) and through which request. */
+  readonly context: AuditContext;
+  /** Extra audit detail (a redrive names its dead letter). */
+  readonly auditDetail?: AuditDetail;
   /** False: no client secret is needed, so none is fetched for an existing payment. */
   readonly wantClientSecret?: boolean;
 }
@@ -87,14 +91,24 @@ export async function createPayment(
     now,
   });
   const event = paymentEvent("payment.initiated", payment, randomUUID(), now);
-  let result = await repository.insertNew(payment, input.source, event);
+  const audit = auditEntry(input.context, now, "payment.create", "succeeded", {
+    detail: {
+      orderId: request.orderId,
+      amount: request.amount,
+      currency: request.currency,
+      paymentIntentId: intent.id,
+      ...input.auditDetail,
+    },
+  });
+  const actor = input.context.actor;
+  let result = await repository.insertNew(payment, actor, event, audit);
   for (
     let attempt = 1;
     result.inserted === false && result.reason === "conflict" && attempt < 5;
     attempt++
   ) {
     await delay(randomInt(5, 25 * attempt));
-    result = await repository.insertNew(payment, input.source, event);
+    result = await repository.insertNew(payment, actor, event, audit);
   }
   if (result.inserted === false && result.reason === "conflict") {
     // Still contended: the caller retries with the same key, which reaches the same PaymentIntent.

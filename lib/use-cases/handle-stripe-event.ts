@@ -13,6 +13,7 @@
  */
 import type Stripe from "stripe";
 import { chargeFact, intentFact, paymentIntentIdOf, refundFact } from "../adapters/stripe-facts.js";
+import { auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
 import { DomainError } from "../domain/errors.js";
 import type { StripeFact } from "../domain/lifecycle.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
@@ -28,6 +29,8 @@ export interface WebhookDeps {
   readonly provider: PaymentProvider;
   readonly clock: Clock;
   readonly onEvents?: ApplyFactsDeps["onEvents"];
+  /** The webhook request's id, for the audit trail. */
+  readonly requestId?: string | undefined;
 }
 
 export type WebhookOutcome =
@@ -113,11 +116,19 @@ export async function handleStripeEvent(
     return await unknownIntent(deps, subject);
   }
 
+  const context = {
+    actor: SYSTEM_ACTORS.stripe,
+    requestId: deps.requestId,
+    idempotencyKey: event.id,
+  };
   const outcome = await applyStripeFacts(deps, {
     paymentId,
     facts: await subject.facts(deps),
-    source: "stripe",
+    actor: SYSTEM_ACTORS.stripe,
     stripeEventId: event.id,
+    audit: auditEntry(context, deps.clock.now(), "stripe.event", "applied", {
+      detail: { type: event.type },
+    }),
   });
   if (outcome.result === "duplicate_event") return { result: "duplicate" };
   if (outcome.result === "unchanged") return { result: "unchanged" };

@@ -8,6 +8,8 @@
  * payment made with other terms) is set aside as a dead letter and the records after it go on;
  * anything else (DynamoDB or Stripe unavailable) fails the batch so that it is delivered again.
  */
+
+import { type AuditContext, type AuditDetail, SYSTEM_ACTORS } from "../domain/audit.js";
 import {
   IdempotencyKeyReusedError,
   OrderAlreadyHasPaymentError,
@@ -15,7 +17,7 @@ import {
   ValidationError,
 } from "../domain/errors.js";
 import { paymentIdForOrderPlaced } from "../domain/ids.js";
-import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
+import type { Clock, DeadLetter, PaymentProvider, PaymentRepository } from "../ports.js";
 import { createIntentBody, parseOrThrow } from "../schemas.js";
 import * as z from "../zod.js";
 import { createPayment } from "./create-payment.js";
@@ -42,10 +44,6 @@ export interface OrderRecord {
   readonly value: string;
 }
 
-export interface DeadLetter extends OrderRecord {
-  readonly reason: string;
-}
-
 export interface OrderPlacedDeps {
   readonly repository: PaymentRepository;
   readonly provider: PaymentProvider;
@@ -53,7 +51,15 @@ export interface OrderPlacedDeps {
   readonly deadLetters: { send(letter: DeadLetter): Promise<void> };
 }
 
-export type OrderOutcome = "created" | "exists" | "dead_letter";
+export type OrderOutcome =
+  | { readonly outcome: "created" | "exists"; readonly paymentId: string }
+  | { readonly outcome: "dead_letter"; readonly reason: string };
+
+/** Who processes the record: the consumer itself, or a support agent redriving a dead letter. */
+export interface OrderPlacedOptions {
+  readonly context?: AuditContext;
+  readonly auditDetail?: AuditDetail;
+}
 
 class PoisonRecord extends Error {}
 
@@ -86,28 +92,32 @@ function parseOrder(value: string) {
 export async function handleOrderPlaced(
   deps: OrderPlacedDeps,
   record: OrderRecord,
+  options: OrderPlacedOptions = {},
 ): Promise<OrderOutcome> {
   try {
     const { request, customerId } = parseOrder(record.value);
-    const { created } = await createPayment(deps, {
+    const { created, payment } = await createPayment(deps, {
       paymentId: paymentIdForOrderPlaced(request.orderId),
       customerId,
       request,
-      source: "order.placed",
+      context: options.context ?? {
+        actor: SYSTEM_ACTORS.orderPlaced,
+        idempotencyKey: `${record.topic}/${record.partition}/${record.offset}`,
+      },
+      ...(options.auditDetail === undefined ? {} : { auditDetail: options.auditDetail }),
       wantClientSecret: false,
     });
-    return created ? "created" : "exists";
+    return { outcome: created ? "created" : "exists", paymentId: payment.id };
   } catch (error) {
-    if (error instanceof OrderAlreadyHasPaymentError) return "exists";
+    if (error instanceof OrderAlreadyHasPaymentError)
+      return { outcome: "exists", paymentId: error.paymentId };
     const permanent =
       error instanceof PoisonRecord ||
       error instanceof IdempotencyKeyReusedError ||
       error instanceof ProviderRejectedError;
     if (!permanent) throw error;
-    await deps.deadLetters.send({
-      ...record,
-      reason: error instanceof Error ? error.message : String(error),
-    });
-    return "dead_letter";
+    const reason = error instanceof Error ? error.message : String(error);
+    await deps.deadLetters.send({ ...record, reason });
+    return { outcome: "dead_letter", reason };
   }
 }

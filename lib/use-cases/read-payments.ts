@@ -3,11 +3,21 @@
  * not exist. The client secret is fetched from Stripe, only for the owner and only while the
  * customer still has to act.
  */
-import { type Caller, mayRead, requireAnyScope, SCOPES } from "../auth.js";
+import { type Caller, hasScope, mayRead, requireAnyScope, SCOPES } from "../auth.js";
+import type { AuditEntry } from "../domain/audit.js";
 import { PaymentNotFoundError } from "../domain/errors.js";
 import { isPaymentId } from "../domain/ids.js";
 import { awaitsCustomer } from "../domain/payment.js";
-import type { PaymentProvider, PaymentRepository, PaymentWithHistory } from "../ports.js";
+import type { Refund } from "../domain/refunds.js";
+import type {
+  OutboxSummary,
+  Page,
+  PageRequest,
+  PaymentProvider,
+  PaymentRepository,
+  PaymentWithHistory,
+} from "../ports.js";
+import type { ListPaymentsQuery } from "../schemas.js";
 
 export interface ReadDeps {
   readonly repository: PaymentRepository;
@@ -16,6 +26,11 @@ export interface ReadDeps {
 
 export interface PaymentReadout extends PaymentWithHistory {
   readonly clientSecret?: string;
+  /** For admins: the refunds and the outgoing events (published or not). */
+  readonly admin?: {
+    readonly refunds: readonly Refund[];
+    readonly events: readonly OutboxSummary[];
+  };
 }
 
 const notFound = () => new PaymentNotFoundError("No such payment.");
@@ -29,7 +44,72 @@ export async function readPayment(
   if (!isPaymentId(paymentId)) throw notFound();
   const found = await deps.repository.getWithHistory(paymentId);
   if (found === undefined || !mayRead(caller, found.payment.customerId)) throw notFound();
-  return await withClientSecret(deps, caller, found);
+  const readout = await withClientSecret(deps, caller, found);
+  if (!hasScope(caller, SCOPES.admin)) return readout;
+  const [refunds, events] = await Promise.all([
+    deps.repository.listRefunds(paymentId),
+    deps.repository.listOutbox(paymentId),
+  ]);
+  return { ...readout, admin: { refunds, events } };
+}
+
+/**
+ * GET /api/payments: by order (with the owner's client secret, as before), by customer or by
+ * PaymentIntent, or (admins only) the recent list. Payments the caller may not read are left out,
+ * exactly as if they did not exist.
+ */
+export async function findPayments(
+  deps: ReadDeps,
+  caller: Caller,
+  query: ListPaymentsQuery,
+): Promise<Page<PaymentReadout>> {
+  requireAnyScope(caller, SCOPES.read, SCOPES.admin);
+  const page: PageRequest = { cursor: query.cursor, limit: query.limit };
+  if (query.orderId !== undefined)
+    return { items: await listPaymentsForOrder(deps, caller, query.orderId) };
+  if (query.stripePaymentIntentId !== undefined) {
+    const id = await deps.repository.paymentIdForIntent(query.stripePaymentIntentId);
+    return { items: id === undefined ? [] : await readable(deps, caller, [id]) };
+  }
+  if (query.customerId !== undefined) {
+    // Only an admin may list another customer's payments; anyone else sees none.
+    if (!hasScope(caller, SCOPES.admin) && query.customerId !== caller.sub) return { items: [] };
+    const ids = await deps.repository.paymentIdsForCustomer(query.customerId, page);
+    return { ...ids, items: await readable(deps, caller, ids.items) };
+  }
+  requireAnyScope(caller, SCOPES.admin);
+  const ids = await deps.repository.recentPaymentIds({
+    ...page,
+    statuses: query.status === undefined ? [] : [query.status],
+    from: query.from,
+    to: query.to,
+  });
+  return { ...ids, items: await readable(deps, caller, ids.items) };
+}
+
+/** The payments of `ids` the caller may read, in that order (read in parallel). */
+async function readable(
+  deps: ReadDeps,
+  caller: Caller,
+  ids: readonly string[],
+): Promise<PaymentReadout[]> {
+  const found = await Promise.all(ids.map((id) => deps.repository.getWithHistory(id)));
+  return found.filter(
+    (f): f is PaymentWithHistory => f !== undefined && mayRead(caller, f.payment.customerId),
+  );
+}
+
+/** GET /api/payments/{id}/audit: admins only; a payment that does not exist is 404. */
+export async function readAudit(
+  deps: Pick<ReadDeps, "repository">,
+  caller: Caller,
+  paymentId: string,
+  page: PageRequest,
+): Promise<Page<AuditEntry>> {
+  requireAnyScope(caller, SCOPES.admin);
+  if (!isPaymentId(paymentId) || (await deps.repository.get(paymentId)) === undefined)
+    throw notFound();
+  return await deps.repository.listAudit(paymentId, page);
 }
 
 export async function listPaymentsForOrder(

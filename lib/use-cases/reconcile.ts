@@ -6,7 +6,9 @@
  * customer has not paid within the checkout window is canceled at Stripe (abandoned).
  */
 
-import { ProviderRejectedError } from "../domain/errors.js";
+import { type AuditAction, type AuditContext, auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
+import { PaymentNotFoundError, ProviderRejectedError } from "../domain/errors.js";
+import { isPaymentId } from "../domain/ids.js";
 import type { StripeFact } from "../domain/lifecycle.js";
 import type { Payment } from "../domain/payment.js";
 import { abandonAt, isAbandoned, needsWatching } from "../domain/reconciliation.js";
@@ -52,7 +54,12 @@ export async function reconcile(
   for (const paymentId of await deps.repository.dueForReconciliation(now, options.limit)) {
     summary.looked++;
     try {
-      const result = await reconcileOne(deps, options, paymentId, now);
+      const result = await reconcileOne(
+        { ...deps, context: { actor: SYSTEM_ACTORS.reconciliation }, action: "reconciliation.run" },
+        options,
+        paymentId,
+        now,
+      );
       if (result.changed) summary.changed++;
       if (result.abandoned) summary.abandoned++;
       summary.refundsReleased += result.released;
@@ -67,8 +74,42 @@ export async function reconcile(
   return summary;
 }
 
-async function reconcileOne(
+/** Who looks (the schedule, or a support agent asking now), for history and audit. */
+interface LookDeps extends ReconcileDeps {
+  readonly context: AuditContext;
+  readonly action: AuditAction;
+}
+
+/**
+ * `POST /api/payments/{id}/reconcile`: one payment re-read from Stripe now, through the same
+ * merge as the schedule. The look is on record even when it changed nothing.
+ */
+export async function reconcilePaymentNow(
   deps: ReconcileDeps,
+  options: Pick<ReconcileOptions, "afterSeconds">,
+  paymentId: string,
+  context: AuditContext,
+): Promise<Payment> {
+  if (!isPaymentId(paymentId) || (await deps.repository.get(paymentId)) === undefined)
+    throw new PaymentNotFoundError("No such payment.");
+  const now = deps.clock.now();
+  const look: LookDeps = { ...deps, context, action: "payment.reconcile" };
+  const result = await reconcileOne(look, { ...options, limit: 1 }, paymentId, now);
+  if (!result.changed || result.released > 0) {
+    await deps.repository.recordAudit(
+      paymentId,
+      auditEntry(context, now, "payment.reconcile", result.changed ? "applied" : "unchanged", {
+        detail: { refundsReleased: result.released },
+      }),
+    );
+  }
+  const after = await deps.repository.get(paymentId);
+  if (after === undefined) throw new PaymentNotFoundError("No such payment.");
+  return after;
+}
+
+async function reconcileOne(
+  deps: LookDeps,
   options: ReconcileOptions,
   paymentId: string,
   now: string,
@@ -83,7 +124,14 @@ async function reconcileOne(
     ? await deps.provider.listRefunds(before.stripePaymentIntentId)
     : [];
   facts.push(...stripeRefunds);
-  const outcome = await applyStripeFacts(deps, { paymentId, facts, source: "reconciliation" });
+  const outcome = await applyStripeFacts(deps, {
+    paymentId,
+    facts,
+    actor: deps.context.actor,
+    audit: auditEntry(deps.context, deps.clock.now(), deps.action, "applied", {
+      detail: { paymentIntentStatus: intent.fact.status },
+    }),
+  });
   const merged = outcome.result === "duplicate_event" ? before : outcome.payment;
   const abandoned = isAbandoned(merged, intent.fact.status, now) && (await abandon(deps, merged));
 
@@ -131,7 +179,7 @@ async function reconcileOne(
  * the PaymentIntent moved on meanwhile (the customer paid just now): its fresh state is applied
  * instead. Whether the PaymentIntent was canceled.
  */
-async function abandon(deps: ReconcileDeps, payment: Payment): Promise<boolean> {
+async function abandon(deps: LookDeps, payment: Payment): Promise<boolean> {
   const pi = payment.stripePaymentIntentId;
   let fact: StripeFact;
   let canceled = false;
@@ -146,6 +194,13 @@ async function abandon(deps: ReconcileDeps, payment: Payment): Promise<boolean> 
     if (!(error instanceof ProviderRejectedError)) throw error;
     fact = (await deps.provider.retrieveIntent(pi)).fact;
   }
-  await applyStripeFacts(deps, { paymentId: payment.id, facts: [fact], source: "reconciliation" });
+  await applyStripeFacts(deps, {
+    paymentId: payment.id,
+    facts: [fact],
+    actor: deps.context.actor,
+    audit: auditEntry(deps.context, deps.clock.now(), deps.action, "applied", {
+      detail: { abandoned: canceled ? "canceled at Stripe" : "paid meanwhile" },
+    }),
+  });
   return canceled;
 }

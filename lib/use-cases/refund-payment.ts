@@ -13,6 +13,7 @@
  */
 import { randomInt } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
+import { type AuditContext, type AuditEntry, auditEntry, withOutcome } from "../domain/audit.js";
 import {
   ConcurrentUpdateError,
   IdempotencyKeyReusedError,
@@ -32,6 +33,8 @@ export interface RefundInput {
   readonly refundId: string;
   readonly amount?: number | undefined;
   readonly reason?: RefundReason | undefined;
+  /** The caller and request, for the audit trail. */
+  readonly context: AuditContext;
 }
 
 export interface RefundDeps {
@@ -43,8 +46,22 @@ export interface RefundDeps {
 }
 
 export async function refundPayment(deps: RefundDeps, input: RefundInput): Promise<Refund> {
-  const { held, payment } = await reserve(deps, input);
-  if (held.stripeRefundId !== undefined) return held; // an earlier try already reached Stripe
+  const { held, payment, audit: written } = await reserve(deps, input);
+  // A retry resuming an earlier try gets an entry of its own; a new refund's was written with it.
+  const audit =
+    written ??
+    auditEntry(input.context, deps.clock.now(), "payment.refund", "resumed", {
+      reason: input.reason,
+      detail: { refundId: held.id, amount: held.amount },
+    });
+  const finish = async (outcome: string, detail: Record<string, string | number> = {}) => {
+    await deps.repository.recordAudit(payment.id, withOutcome(audit, outcome, detail));
+  };
+  if (held.stripeRefundId !== undefined) {
+    // An earlier try already reached Stripe.
+    await finish(`resumed:${held.status}`, { stripeRefundId: held.stripeRefundId });
+    return held;
+  }
 
   try {
     const stripeRefund = await deps.provider.createRefund(
@@ -56,12 +73,16 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
       },
       `refund:${held.id}`,
     );
-    return await deps.repository.recordProviderRefund(
+    const recorded = await deps.repository.recordProviderRefund(
       held,
       stripeRefund.id,
       stripeRefund.status,
       deps.clock.now(),
     );
+    await finish(recorded.status === "succeeded" ? "succeeded" : `accepted:${recorded.status}`, {
+      stripeRefundId: stripeRefund.id,
+    });
+    return recorded;
   } catch (error) {
     const certainNothingHappened =
       error instanceof ProviderRejectedError ||
@@ -73,6 +94,16 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
       const status = error instanceof ProviderRejectedError ? "failed" : "canceled";
       await deps.repository.releaseRefund(held, status, deps.clock.now()).catch(() => undefined);
     }
+    // The audit entry must not hide Stripe's answer either.
+    const outcome =
+      error instanceof ProviderRejectedError
+        ? `refused:${error.providerCode ?? "provider_rejected"}`
+        : error instanceof ProviderUnavailableError
+          ? error.mayHaveExecuted
+            ? "uncertain:provider_unavailable"
+            : "not_sent:provider_unavailable"
+          : "error";
+    await finish(outcome).catch(() => undefined);
     if (error instanceof ProviderRejectedError) {
       if (error.providerCode === "amount_too_large") throw new RefundExceedsRemainingError(0);
       throw new PaymentNotRefundableError(
@@ -89,7 +120,7 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
 async function reserve(
   deps: RefundDeps,
   input: RefundInput,
-): Promise<{ held: Refund; payment: Payment }> {
+): Promise<{ held: Refund; payment: Payment; audit?: AuditEntry }> {
   const maxAttempts = deps.maxAttempts ?? 40;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const payment = isPaymentId(input.paymentId)
@@ -103,11 +134,23 @@ async function reserve(
       const earlier = await deps.repository.getRefund(payment.id, input.refundId);
       const resumed = earlier === undefined ? undefined : resumable(earlier, input);
       if (resumed !== undefined) return { held: resumed, payment };
-      if (decision.reason === "exceeds_remaining")
-        throw new RefundExceedsRemainingError(decision.remaining);
-      throw new PaymentNotRefundableError(
-        "This payment has nothing left to refund, or is not captured.",
+      const refusal =
+        decision.reason === "exceeds_remaining"
+          ? new RefundExceedsRemainingError(decision.remaining)
+          : new PaymentNotRefundableError(
+              "This payment has nothing left to refund, or is not captured.",
+            );
+      await deps.repository.recordAudit(
+        payment.id,
+        auditEntry(input.context, deps.clock.now(), "payment.refund", `refused:${refusal.code}`, {
+          reason: input.reason,
+          detail: {
+            ...(input.amount === undefined ? {} : { amount: input.amount }),
+            status: payment.status,
+          },
+        }),
       );
+      throw refusal;
     }
     const now = deps.clock.now();
     const refund: Refund = {
@@ -120,8 +163,12 @@ async function reserve(
       createdAt: now,
       updatedAt: now,
     };
-    const result = await deps.repository.reserveRefund(payment, refund);
-    if (result.outcome === "reserved") return { held: result.refund, payment };
+    const audit = auditEntry(input.context, now, "payment.refund", "held", {
+      reason: input.reason,
+      detail: { refundId: refund.id, amount: refund.amount },
+    });
+    const result = await deps.repository.reserveRefund(payment, refund, audit);
+    if (result.outcome === "reserved") return { held: result.refund, payment, audit };
     if (result.outcome === "exists") {
       const resumed = resumable(result.refund, input);
       if (resumed !== undefined) return { held: resumed, payment };

@@ -38,7 +38,6 @@ const EXTRA: Readonly<Record<string, Record<string, string>>> = {
   "sweep-outbox": KAFKA_PRODUCER,
   "order-placed": {
     ...STRIPE,
-    ORDER_PLACED_DLQ_URL: "http://127.0.0.1:1/000000000000/order-placed-dlq",
     KAFKA_AUTH: "iam",
     KAFKA_TOPIC_PREFIX: "",
   },

@@ -4,10 +4,9 @@
  * MSK-trigger handler.
  */
 
-import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { Kafka, logLevel, type Producer } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { paymentIdForOrderPlaced } from "../../lib/domain/ids.js";
 import type { OutboxItem } from "../../lib/domain/outbox.js";
@@ -265,7 +264,17 @@ describe("order.placed", () => {
     expect(live).toHaveLength(1);
   });
 
-  it("a poison record between good ones goes to the dead-letter queue; the good ones are not held up", async () => {
+  /** The open dead letters of `key`, oldest first, as support lists them. */
+  const lettersOf = async (key: string, status = "open") => {
+    const res = await stack.call("GET", `/api/dead-letters?status=${status}&limit=100`, {
+      token: ops,
+    });
+    expect(res.status).toBe(200);
+    const items = (res.body.items as Record<string, unknown>[]).filter((l) => l.key === key);
+    return items.reverse();
+  };
+
+  it("a poison record between good ones is set aside as a dead letter; the good ones are not held up", async () => {
     const [a, b] = [uniqueId("good"), uniqueId("good")];
     const key = uniqueId("k");
     await send([
@@ -274,30 +283,122 @@ describe("order.placed", () => {
       { key, value: order(uniqueId("bad"), 10.5) },
       { key, value: order(b) },
     ]);
+    // One partition (one key): once b is handled, so are the two before it.
     await collector.waitFor((all) => initiatedFor(a)(all) && initiatedFor(b)(all));
-    const sqs = new SQSClient({
-      endpoint: inject("dynamodbEndpoint"),
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
-    const letters: Record<string, unknown>[] = [];
-    for (let i = 0; i < 5 && letters.length < 2; i++) {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: process.env.ORDER_PLACED_DLQ_URL,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-        }),
-      );
-      for (const m of Messages) letters.push(JSON.parse(m.Body ?? "{}"));
-    }
-    sqs.destroy();
-    const mine = letters.filter((l) => l.key === key);
+    const mine = await lettersOf(key);
     expect(mine.map((l) => l.reason)).toEqual([
       expect.stringContaining("not JSON"),
       expect.stringContaining("/amount"),
     ]);
-    expect(mine[0]).toMatchObject({ topic: `${PREFIX}order.placed`, value: "{not json" });
+    expect(mine[0]).toMatchObject({
+      topic: `${PREFIX}order.placed`,
+      value: "{not json",
+      status: "open",
+      attempts: 1,
+    });
+  });
+
+  it("support redrives a dead letter once the cause is gone, and discards one that never can be", async () => {
+    const key = uniqueId("k");
+    const orderId = uniqueId("rejected");
+    // Stripe refuses the PaymentIntent (say, a currency the account could not take yet).
+    stack.simulator.setFaults({
+      failNext: 1,
+      status: 400,
+      paths: "/v1/payment_intents",
+      method: "POST",
+    });
+    await send([
+      { key, value: order(orderId) },
+      { key, value: "{never an order" },
+    ]);
+    await markerHandledAfter(key);
+    const [rejected, junk] = await lettersOf(key);
+    expect(rejected?.value).toContain(orderId);
+    expect(junk?.value).toBe("{never an order");
+    const clerk = await stack.token("clerk", "payments:read");
+
+    // Without payments:refund: refused, and nothing changes.
+    const denied = await stack.call("POST", `/api/dead-letters/${rejected?.id}/redrive`, {
+      token: clerk,
+    });
+    expect(denied.status).toBe(403);
+    expect((await stack.call("GET", "/api/dead-letters", { token: clerk })).status).toBe(403);
+
+    const redriven = await stack.call("POST", `/api/dead-letters/${rejected?.id}/redrive`, {
+      token: ops,
+      headers: { "idempotency-key": uniqueId("redrive") },
+    });
+    expect(redriven.status).toBe(200);
+    expect(redriven.body).toMatchObject({
+      outcome: "created",
+      paymentId: paymentIdForOrderPlaced(orderId),
+      deadLetter: {
+        status: "redriven",
+        attempts: 2,
+        resolution: { actor: "ops", outcome: "created" },
+      },
+    });
+    await collector.waitFor(initiatedFor(orderId));
+    // The payment names who redrove it, in its history and its audit trail.
+    const payment = await stack.call("GET", `/api/payments/${paymentIdForOrderPlaced(orderId)}`, {
+      token: ops,
+    });
+    expect(payment.body.history).toEqual([
+      expect.objectContaining({ status: "initiated", source: "order.placed", actor: "ops" }),
+    ]);
+    const audit = await stack.call(
+      "GET",
+      `/api/payments/${paymentIdForOrderPlaced(orderId)}/audit`,
+      { token: ops },
+    );
+    expect(audit.body.items).toEqual([
+      expect.objectContaining({
+        action: "payment.create",
+        actor: "ops",
+        outcome: "succeeded",
+        detail: expect.objectContaining({ redriveOf: rejected?.id }),
+      }),
+    ]);
+    // Closed: a second redrive is refused, and makes nothing.
+    const again = await stack.call("POST", `/api/dead-letters/${rejected?.id}/redrive`, {
+      token: ops,
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("dead_letter_not_open");
+
+    // Not JSON: a redrive refuses it again (it stays open), a discard closes it with the reason.
+    const retried = await stack.call("POST", `/api/dead-letters/${junk?.id}/redrive`, {
+      token: ops,
+    });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({
+      outcome: "dead_letter",
+      deadLetter: { status: "open", attempts: 2, reason: expect.stringContaining("not JSON") },
+    });
+    const noReason = await stack.call("POST", `/api/dead-letters/${junk?.id}/discard`, {
+      token: ops,
+      body: { reason: "  " },
+    });
+    expect(noReason.status).toBe(400);
+    const discarded = await stack.call("POST", `/api/dead-letters/${junk?.id}/discard`, {
+      token: ops,
+      body: { reason: "garbage from a producer test" },
+    });
+    expect(discarded.status).toBe(200);
+    expect(discarded.body).toMatchObject({
+      status: "discarded",
+      resolution: { actor: "ops", outcome: "discarded", reason: "garbage from a producer test" },
+    });
+    expect(await lettersOf(key)).toEqual([]);
+    expect((await lettersOf(key, "discarded")).map((l) => l.id)).toEqual([junk?.id]);
+    expect((await lettersOf(key, "redriven")).map((l) => l.id)).toEqual([rejected?.id]);
+    const unknown = await stack.call("POST", "/api/dead-letters/dl_nope/discard", {
+      token: ops,
+      body: { reason: "x" },
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe("dead_letter_not_found");
   });
 });
 

@@ -457,12 +457,26 @@ describe("GET /api/payments/{id} and ?orderId=", () => {
     expect(none.body.items).toEqual([]);
   });
 
-  it("validates the orderId query", async () => {
-    for (const query of ["", "?orderId=", "?orderId=has%20space", "?other=1"]) {
+  it("validates the lookup query", async () => {
+    for (const query of [
+      "?orderId=",
+      "?orderId=has%20space",
+      "?other=1",
+      "?orderId=a&customerId=b",
+      "?orderId=a&status=failed",
+      "?stripePaymentIntentId=ch_1",
+      "?customerId=alice&limit=0",
+      "?customerId=alice&limit=101",
+      "?customerId=alice&cursor=not-one-of-ours",
+    ]) {
       const res = await stack.call("GET", `/api/payments${query}`, { token: alice });
-      expect(res.status).toBe(400);
+      expect(res.status, query).toBe(400);
       expect(res.body.code).toBe("validation_failed");
     }
+    // No lookup at all is the recent list, which is for admins only.
+    const recent = await stack.call("GET", "/api/payments", { token: alice });
+    expect(recent.status).toBe(403);
+    expect(recent.body.code).toBe("insufficient_scope");
   });
 });
 

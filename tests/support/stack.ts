@@ -14,11 +14,7 @@ import {
   type DynamoDbFaultProxy,
   startDynamoDbFaultProxy,
 } from "../../local/dynamodb-fault-proxy.js";
-import {
-  createLocalDeadLetterQueue,
-  type LocalEvents,
-  startLocalEvents,
-} from "../../local/events.js";
+import { type LocalEvents, startLocalEvents } from "../../local/events.js";
 import { matchRoute, startGateway } from "../../local/gateway.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
 import { checkAnswer } from "./openapi.js";
@@ -103,8 +99,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (options.events !== undefined) {
     const kafka = options.events.kafka;
     Object.assign(process.env, {
-      ORDER_PLACED_DLQ_URL: await createLocalDeadLetterQueue(endpoint),
-      SQS_ENDPOINT: endpoint,
       KAFKA_TOPIC_PREFIX: kafka?.topicPrefix ?? "",
     });
     if (kafka === undefined) delete process.env.KAFKA_BROKERS;
