@@ -8,6 +8,7 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
+import { withDeadline } from "../lib/runtime/deadline.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
 import { outboxItemFrom, publishItem } from "../lib/use-cases/publish-outbox.js";
 
@@ -23,35 +24,41 @@ function image(record: DynamoDBRecord): Record<string, AttributeValue> | undefin
 export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
   startInvocation(context);
   let failedEarlier = false;
-  const result = await processPartialResponse(
-    event,
-    async (record: DynamoDBRecord) => {
-      if (failedEarlier) throw new Error("an earlier record of this batch failed; keeping order");
-      if (record.eventName !== "INSERT") return;
-      const raw = image(record);
-      const item = raw === undefined ? undefined : outboxItemFrom(unmarshall(raw));
-      if (item === undefined) return;
-      try {
-        const outcome = await publishItem(publishDeps, item);
-        if (outcome === "published") count(METRICS.outboxPublished);
-        if (outcome === "deferred") {
+  // DynamoDB calls stop before the function's timeout: a record that fails is retried, not lost.
+  const result = await withDeadline(context, () =>
+    processPartialResponse(
+      event,
+      async (record: DynamoDBRecord) => {
+        if (failedEarlier) throw new Error("an earlier record of this batch failed; keeping order");
+        if (record.eventName !== "INSERT") return;
+        const raw = image(record);
+        const item = raw === undefined ? undefined : outboxItemFrom(unmarshall(raw));
+        if (item === undefined) return;
+        try {
+          const outcome = await publishItem(publishDeps, item);
+          if (outcome === "published") count(METRICS.outboxPublished);
+          if (outcome === "deferred") {
+            count(METRICS.outboxPublishFailed);
+            logger.warn(
+              "outbox event left to the sweeper: an earlier event of its payment failed",
+              {
+                eventId: item.eventId,
+              },
+            );
+          }
+        } catch (error) {
+          failedEarlier = true;
           count(METRICS.outboxPublishFailed);
-          logger.warn("outbox event left to the sweeper: an earlier event of its payment failed", {
+          logger.warn("outbox publish failed", {
             eventId: item.eventId,
+            error: error instanceof Error ? error.message : String(error),
           });
+          throw error;
         }
-      } catch (error) {
-        failedEarlier = true;
-        count(METRICS.outboxPublishFailed);
-        logger.warn("outbox publish failed", {
-          eventId: item.eventId,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        throw error;
-      }
-    },
-    processor,
-    { context, processInParallel: false },
+      },
+      processor,
+      { context, processInParallel: false },
+    ),
   );
   publishMetrics();
   return result;

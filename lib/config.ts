@@ -17,6 +17,9 @@ export const storageSettings = z.object({
   RECONCILE_AFTER_SECONDS: z._default(wholeNumber(0), 900),
   /** Seconds an Idempotency-Key is remembered (24 hours). */
   IDEMPOTENCY_TTL_SECONDS: z._default(wholeNumber(60), 86_400),
+  /** Longest one DynamoDB attempt may take, and attempts per call (the first included). */
+  DYNAMODB_REQUEST_TIMEOUT_MS: z._default(wholeNumber(100), 2_000),
+  DYNAMODB_MAX_ATTEMPTS: z._default(wholeNumber(1), 3),
 });
 
 /** Functions that call Stripe. */

@@ -17,6 +17,7 @@ export type Sink = Record<string, string>;
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
+  IdempotencyInconsistentStateError,
   IdempotencyKeyError,
   IdempotencyPersistenceLayerError,
   IdempotencyValidationError,
@@ -29,6 +30,7 @@ import {
   IdempotencyInProgressError,
   IdempotencyKeyMissingError,
   IdempotencyKeyReusedError,
+  StorageUnavailableError,
 } from "./domain/errors.js";
 
 /** What the operation is called with: the key parts, and the payload that must match on replay. */
@@ -124,6 +126,17 @@ function translate(error: unknown): unknown {
     return new IdempotencyKeyMissingError("An Idempotency-Key header is required.", {
       cause: error,
     });
+  }
+  // The idempotency table could not be read or written (throttled, down, timed out): the lock
+  // was not taken, or is released when its in-progress expiry (the Lambda's deadline) passes.
+  if (
+    error instanceof IdempotencyPersistenceLayerError ||
+    error instanceof IdempotencyInconsistentStateError
+  ) {
+    return new StorageUnavailableError(
+      "The idempotency store is unavailable; send the same request with the same Idempotency-Key later.",
+      { cause: error },
+    );
   }
   return error;
 }

@@ -34,6 +34,8 @@ export function applyServiceEnvironment(state: LocalServiceState): void {
     POWERTOOLS_LOG_LEVEL: state.logLevel.toUpperCase(),
     // CloudWatch's EMF lines are for Lambda; locally they would only drown the logs.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
+    // The local store is one single-threaded process on a shared machine: slower than DynamoDB.
+    DYNAMODB_REQUEST_TIMEOUT_MS: process.env.DYNAMODB_REQUEST_TIMEOUT_MS ?? "5000",
   });
   const optional = {
     STRIPE_API_BASE: state.stripeApiBase,

@@ -35,6 +35,7 @@ export type ErrorCode =
   | "capture_exceeds_authorized"
   | "try_again_later"
   | "payment_not_recorded_yet"
+  | "storage_unavailable"
   | "dead_letter_not_found"
   | "dead_letter_not_open";
 
@@ -196,4 +197,12 @@ export class CaptureExceedsAuthorizedError extends DomainError {
 /** Too busy to apply this now, and safe to send again (a webhook Stripe will redeliver). */
 export class TryAgainLaterError extends DomainError {
   readonly code = "try_again_later";
+}
+
+/**
+ * Our own database throttled, failed, timed out or dropped the connection. What was asked did
+ * not happen, or happened whole (a transaction): the same request may be sent again later.
+ */
+export class StorageUnavailableError extends DomainError {
+  readonly code = "storage_unavailable";
 }

@@ -11,16 +11,19 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import { storageFault } from "../adapters/dynamo-faults.js";
 import { type Caller, callerFromClaims } from "../auth.js";
 import { type AuditContext, apiContext } from "../domain/audit.js";
 import {
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
   MalformedJsonError,
+  StorageUnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../domain/errors.js";
 import { logger, publishMetrics, redact } from "../observability.js";
+import { withDeadline } from "../runtime/deadline.js";
 import { IDEMPOTENCY_KEY_PATTERN } from "../schemas.js";
 import { tracingMiddleware } from "../tracing.js";
 import { problemFromError } from "./problem.js";
@@ -60,7 +63,10 @@ function forbiddenKey(error: unknown): string | undefined {
   return String(cause.data);
 }
 
-function translateMiddyError(error: unknown): unknown {
+/** Middy's refusals and DynamoDB outages (503 storage_unavailable) as domain errors. */
+function translateError(error: unknown): unknown {
+  const storage = storageFault(error);
+  if (storage !== undefined) return storage;
   const key = forbiddenKey(error);
   if (key !== undefined) {
     // Refused rather than dropped: JavaScript cannot hold it as an ordinary key.
@@ -85,7 +91,15 @@ export function httpHandler(
   // reverse order and stops at the first that sets a response, and metrics must flush before.
   const stack = middy<HttpEvent, HttpResult>().use({
     onError: async (request) => {
-      const { response, unexpected } = problemFromError(translateMiddyError(request.error));
+      const translated = translateError(request.error);
+      const { response, unexpected } = problemFromError(translated);
+      if (translated instanceof StorageUnavailableError) {
+        const cause = translated.cause instanceof Error ? translated.cause : request.error;
+        logger.warn("storage unavailable", {
+          route: request.event.routeKey,
+          error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
+        });
+      }
       if (unexpected) {
         logger.error("unexpected error", {
           route: request.event.routeKey,
@@ -134,7 +148,8 @@ export function httpHandler(
         ? ANONYMOUS
         : callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
     const body: unknown = mode === "none" ? undefined : event.body;
-    return await fn({ event, caller, body, context });
+    // DynamoDB calls inside see the invocation's deadline (lib/adapters/dynamo-client.ts).
+    return await withDeadline(context, () => fn({ event, caller, body, context }));
   });
 }
 

@@ -66,6 +66,11 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
     title: "The payment of this event is not recorded yet",
     retryAfterSeconds: 5,
   },
+  storage_unavailable: {
+    status: 503,
+    title: "The payment store is unavailable",
+    retryAfterSeconds: 2,
+  },
   dead_letter_not_found: { status: 404, title: "Dead letter not found" },
   dead_letter_not_open: { status: 409, title: "The dead letter is already redriven or discarded" },
   route_not_found: { status: 404, title: "No such route" },

@@ -1,8 +1,8 @@
 /**
  * The container's DynamoDB side, made once at cold start and reused by every invocation.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createDynamoClient } from "../adapters/dynamo-client.js";
 import { DynamoDeadLetters } from "../adapters/dynamo-dead-letters.js";
 import { DynamoPaymentRepository } from "../adapters/dynamo-payment-repository.js";
 import { parseSettings, storageSettings } from "../config.js";
@@ -12,11 +12,11 @@ import { traceAwsClient } from "../tracing.js";
 export const storageConfig = parseSettings(storageSettings, process.env);
 
 export const dynamoClient = traceAwsClient(
-  new DynamoDBClient({
+  createDynamoClient({
     region: storageConfig.AWS_REGION,
-    ...(storageConfig.DYNAMODB_ENDPOINT === undefined
-      ? {}
-      : { endpoint: storageConfig.DYNAMODB_ENDPOINT }),
+    endpoint: storageConfig.DYNAMODB_ENDPOINT,
+    requestTimeoutMs: storageConfig.DYNAMODB_REQUEST_TIMEOUT_MS,
+    maxAttempts: storageConfig.DYNAMODB_MAX_ATTEMPTS,
   }),
 );
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {

@@ -10,6 +10,10 @@ import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { type DevKeys, generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
+import {
+  type DynamoDbFaultProxy,
+  startDynamoDbFaultProxy,
+} from "../../local/dynamodb-fault-proxy.js";
 import { type LocalEvents, startLocalEvents } from "../../local/events.js";
 import { matchRoute, startGateway } from "../../local/gateway.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
@@ -40,6 +44,8 @@ export interface Stack {
   readonly repository: DynamoPaymentRepository;
   /** The event side, when started with `events`. */
   readonly events: LocalEvents | undefined;
+  /** The fault proxy the handlers' DynamoDB client goes through, when started with `dynamoFaults`. */
+  readonly faults: DynamoDbFaultProxy | undefined;
   /** Answers that did not match openapi.yaml, and how many answers were checked. */
   readonly contract: { checked: number; violations: string[] };
   /** The local issuer's signing keys, for tokens the helpers would not make. */
@@ -53,10 +59,18 @@ export interface StackOptions {
   readonly env?: Record<string, string>;
   /** Run the event side too: the stream poller, and with `kafka`, the order.placed consumer. */
   readonly events?: { readonly kafka?: { readonly brokers: string; readonly topicPrefix: string } };
+  /**
+   * Route the handlers' DynamoDB client (the HTTP functions, the webhook, the outbox publisher)
+   * through a fault proxy, `stack.faults`. The stack's own `documentClient` and the stream poller
+   * still talk to the server directly, so tests read the table as it is.
+   */
+  readonly dynamoFaults?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const endpoint = inject("dynamodbEndpoint");
+  const faults =
+    options.dynamoFaults === true ? await startDynamoDbFaultProxy(endpoint) : undefined;
   const simulator = await startStripeSimulator({
     port: 0,
     webhookSecret: WEBHOOK_SECRET,
@@ -70,7 +84,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     STRIPE_SECRET_KEY: "sk_test_local_simulator",
     STRIPE_API_BASE: simulator.url,
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    DYNAMODB_ENDPOINT: endpoint,
+    DYNAMODB_ENDPOINT: faults?.url ?? endpoint,
+    // One attempt's bound, for the shared single-threaded local server on a busy machine.
+    DYNAMODB_REQUEST_TIMEOUT_MS: String(scaled(2_000)),
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
@@ -119,6 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     url: gateway.url,
     contract,
     events,
+    faults,
     simulator,
     stripe,
     documentClient,
@@ -161,6 +178,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await events?.stop();
       await gateway.close();
       await simulator.close();
+      await faults?.close();
       dynamo.destroy();
     },
   };
