@@ -1,5 +1,4 @@
 /** POST /api/payments/{id}/cancel: cancel a payment that is not captured, idempotently. */
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
 import { apiContext } from "../lib/domain/audit.js";
 import { operationIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
@@ -29,7 +28,6 @@ const cancelOnce = idempotentOperation<{ readonly paymentId: string }, Record<st
 
 export const handler = httpHandler(
   async ({ event, caller, body, context }) => {
-    requireAnyScope(caller, SCOPES.refund);
     const key = idempotencyKey(event);
     parseOrThrow(cancelBody, body);
     const payload = { paymentId: event.pathParameters?.id ?? "" };
@@ -41,5 +39,5 @@ export const handler = httpHandler(
     if (replayed) count(METRICS.idempotentReplay);
     return json(200, value, replayed ? { "idempotent-replayed": "true" } : {});
   },
-  { body: "optional" },
+  { route: "cancel-payment", body: "optional" },
 );

@@ -1,5 +1,4 @@
 /** POST /api/payments/{id}/capture: capture an authorized (manual-capture) payment, idempotently. */
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
 import { apiContext } from "../lib/domain/audit.js";
 import { operationIdForRequest } from "../lib/domain/ids.js";
 import { httpHandler, idempotencyKey, json } from "../lib/http/handler.js";
@@ -34,7 +33,6 @@ const captureOnce = idempotentOperation<CapturePayload, Record<string, unknown>>
 
 export const handler = httpHandler(
   async ({ event, caller, body, context }) => {
-    requireAnyScope(caller, SCOPES.refund);
     const key = idempotencyKey(event);
     const request = parseOrThrow(captureBody, body);
     const payload: CapturePayload = { paymentId: event.pathParameters?.id ?? "", ...request };
@@ -46,5 +44,5 @@ export const handler = httpHandler(
     if (replayed) count(METRICS.idempotentReplay);
     return json(200, value, replayed ? { "idempotent-replayed": "true" } : {});
   },
-  { body: "optional" },
+  { route: "capture-payment", body: "optional" },
 );

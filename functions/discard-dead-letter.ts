@@ -1,7 +1,6 @@
 /** POST /api/dead-letters/{id}/discard: close a dead letter for good, with a reason (payments:refund). */
 
 import { isDeadLetterId } from "../lib/adapters/dynamo-dead-letters.js";
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
 import { DeadLetterNotFoundError } from "../lib/domain/errors.js";
 import { apiCallContext, httpHandler, json, optionalIdempotencyKey } from "../lib/http/handler.js";
 import { deadLetterView } from "../lib/http/views.js";
@@ -11,8 +10,7 @@ import { discardDeadLetter } from "../lib/use-cases/dead-letters.js";
 
 export const handler = httpHandler(
   async (request) => {
-    const { event, caller, body } = request;
-    requireAnyScope(caller, SCOPES.refund);
+    const { event, body } = request;
     const key = optionalIdempotencyKey(event);
     const { reason } = parseOrThrow(discardBody, body);
     const id = event.pathParameters?.id ?? "";
@@ -25,5 +23,5 @@ export const handler = httpHandler(
     );
     return json(200, deadLetterView(letter));
   },
-  { body: "required" },
+  { route: "discard-dead-letter", body: "required" },
 );

@@ -5,7 +5,14 @@ import { repository } from "../lib/runtime/storage.js";
 import { provider, stripeLiveMode } from "../lib/runtime/stripe.js";
 import { readPayment } from "../lib/use-cases/read-payments.js";
 
-export const handler = httpHandler(async ({ event, caller }) => {
-  const found = await readPayment({ repository, provider }, caller, event.pathParameters?.id ?? "");
-  return json(200, readoutView(found, stripeLiveMode));
-});
+export const handler = httpHandler(
+  async ({ event, caller }) => {
+    const found = await readPayment(
+      { repository, provider },
+      caller,
+      event.pathParameters?.id ?? "",
+    );
+    return json(200, readoutView(found, stripeLiveMode));
+  },
+  { route: "get-payment" },
+);

@@ -5,11 +5,14 @@ import { deadLetters } from "../lib/runtime/storage.js";
 import { deadLetterListQuery, parseOrThrow } from "../lib/schemas.js";
 import { listDeadLetters } from "../lib/use-cases/dead-letters.js";
 
-export const handler = httpHandler(async ({ event, caller }) => {
-  const query = parseOrThrow(deadLetterListQuery, event.queryStringParameters ?? {});
-  const page = await listDeadLetters({ deadLetters }, caller, query.status, query);
-  return json(200, {
-    items: page.items.map(deadLetterView),
-    nextCursor: page.nextCursor ?? null,
-  });
-});
+export const handler = httpHandler(
+  async ({ event }) => {
+    const query = parseOrThrow(deadLetterListQuery, event.queryStringParameters ?? {});
+    const page = await listDeadLetters({ deadLetters }, query.status, query);
+    return json(200, {
+      items: page.items.map(deadLetterView),
+      nextCursor: page.nextCursor ?? null,
+    });
+  },
+  { route: "list-dead-letters" },
+);

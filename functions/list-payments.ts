@@ -9,11 +9,14 @@ import { provider, stripeLiveMode } from "../lib/runtime/stripe.js";
 import { listPaymentsQuery, parseOrThrow } from "../lib/schemas.js";
 import { findPayments } from "../lib/use-cases/read-payments.js";
 
-export const handler = httpHandler(async ({ event, caller }) => {
-  const query = parseOrThrow(listPaymentsQuery, event.queryStringParameters ?? {});
-  const found = await findPayments({ repository, provider }, caller, query);
-  return json(200, {
-    items: found.items.map((f) => readoutView(f, stripeLiveMode)),
-    nextCursor: found.nextCursor ?? null,
-  });
-});
+export const handler = httpHandler(
+  async ({ event, caller }) => {
+    const query = parseOrThrow(listPaymentsQuery, event.queryStringParameters ?? {});
+    const found = await findPayments({ repository, provider }, caller, query);
+    return json(200, {
+      items: found.items.map((f) => readoutView(f, stripeLiveMode)),
+      nextCursor: found.nextCursor ?? null,
+    });
+  },
+  { route: "list-payments" },
+);

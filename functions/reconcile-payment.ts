@@ -2,7 +2,6 @@
  * POST /api/payments/{id}/reconcile: re-read one payment from Stripe now, through the same merge
  * as the scheduled reconciliation, and answer it as it is after (payments:refund). Safe to repeat.
  */
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
 import { apiCallContext, httpHandler, json, optionalIdempotencyKey } from "../lib/http/handler.js";
 import { paymentView } from "../lib/http/views.js";
 import { countEvents } from "../lib/observability.js";
@@ -13,8 +12,7 @@ import { reconcilePaymentNow } from "../lib/use-cases/reconcile.js";
 
 export const handler = httpHandler(
   async (request) => {
-    const { event, caller, body } = request;
-    requireAnyScope(caller, SCOPES.refund);
+    const { event, body } = request;
     const key = optionalIdempotencyKey(event);
     parseOrThrow(cancelBody, body);
     const paymentId = event.pathParameters?.id ?? "";
@@ -28,5 +26,5 @@ export const handler = httpHandler(
     const found = await repository.getWithHistory(paymentId);
     return json(200, paymentView(found?.payment ?? payment, found?.history ?? [], undefined));
   },
-  { body: "optional" },
+  { route: "reconcile-payment", body: "optional" },
 );

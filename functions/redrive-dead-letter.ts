@@ -5,7 +5,6 @@
  */
 
 import { isDeadLetterId } from "../lib/adapters/dynamo-dead-letters.js";
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
 import { DeadLetterNotFoundError } from "../lib/domain/errors.js";
 import { apiCallContext, httpHandler, json, optionalIdempotencyKey } from "../lib/http/handler.js";
 import { deadLetterView } from "../lib/http/views.js";
@@ -16,8 +15,7 @@ import { redriveDeadLetter } from "../lib/use-cases/dead-letters.js";
 
 export const handler = httpHandler(
   async (request) => {
-    const { event, caller, body } = request;
-    requireAnyScope(caller, SCOPES.refund);
+    const { event, body } = request;
     const key = optionalIdempotencyKey(event);
     parseOrThrow(cancelBody, body);
     const id = event.pathParameters?.id ?? "";
@@ -33,5 +31,5 @@ export const handler = httpHandler(
       ...(result.paymentId === undefined ? {} : { paymentId: result.paymentId }),
     });
   },
-  { body: "optional" },
+  { route: "redrive-dead-letter", body: "optional" },
 );

@@ -1,5 +1,4 @@
 /** POST /api/payments/{id}/refund: refund all or part of a captured payment, idempotently. */
-import { requireAnyScope, SCOPES } from "../lib/auth.js";
 import { apiContext } from "../lib/domain/audit.js";
 import { refundIdForRequest } from "../lib/domain/ids.js";
 import type { RefundReason } from "../lib/domain/refunds.js";
@@ -35,7 +34,6 @@ const refundOnce = idempotentOperation<RefundPayload, Record<string, unknown>>(
 
 export const handler = httpHandler(
   async ({ event, caller, body, context }) => {
-    requireAnyScope(caller, SCOPES.refund);
     const key = idempotencyKey(event);
     const request = parseOrThrow(refundBody, body);
     const payload: RefundPayload = { paymentId: event.pathParameters?.id ?? "", ...request };
@@ -47,5 +45,5 @@ export const handler = httpHandler(
     if (replayed) count(METRICS.idempotentReplay);
     return json(202, value, replayed ? { "idempotent-replayed": "true" } : {});
   },
-  { body: "optional" },
+  { route: "refund-payment", body: "optional" },
 );

@@ -78,5 +78,5 @@ export const handler = httpHandler(
     });
     return json(200, { received: true });
   },
-  { body: "raw", auth: "none" },
+  { route: "stripe-webhook", body: "raw", auth: "none" },
 );

@@ -1,7 +1,8 @@
 /**
  * The HTTP API: exactly the routes of infra/routes.ts, one Lambda each. `auth: "jwt"` routes sit
- * behind the JWT authorizer (API Gateway answers a missing or bad token with 401); the handlers
- * check scopes themselves, so the authorizer is given none. The Stripe webhook has no authorizer:
+ * behind the JWT authorizer (API Gateway answers a missing or bad token with 401); the shared
+ * handler stack checks the route table's scopes (a problem+json 403), so the authorizer is given
+ * none. The Stripe webhook has no authorizer:
  * its handler verifies Stripe's signature.
  */
 import {

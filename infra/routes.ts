@@ -3,8 +3,9 @@
  * the local gateway (local/gateway.ts) serves exactly these, with the same handler modules.
  *
  * `auth: "jwt"` routes sit behind the API Gateway JWT authorizer (a missing or bad token is a
- * 401 before any handler runs). Scopes are enforced by the handlers, which answer a missing
- * scope as problem+json 403; the gateway only authenticates.
+ * 401 before any handler runs). The scopes are declared here only and enforced by the shared
+ * handler stack (lib/http/handler.ts, which each handler names its route to), answering a
+ * missing scope as problem+json 403; the gateway only authenticates.
  */
 export interface RouteDefinition {
   /** API Gateway route key, `METHOD /path/{param}`. */
@@ -12,7 +13,7 @@ export interface RouteDefinition {
   /** Handler module under `functions/`, without extension; it exports `handler`. */
   readonly handler: string;
   readonly auth: "jwt" | "none";
-  /** The scopes of which a caller needs one (checked by the handler). */
+  /** The scopes of which a caller needs one (checked by the shared handler stack). */
   readonly scopes: readonly string[];
   /** Lambda sizing, per function. */
   readonly memoryMb: number;

@@ -11,12 +11,14 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import { routes } from "../../infra/routes.js";
 import { storageFault } from "../adapters/dynamo-faults.js";
 import { type Caller, callerFromClaims } from "../auth.js";
 import { type AuditContext, apiContext } from "../domain/audit.js";
 import {
   IdempotencyKeyInvalidError,
   IdempotencyKeyMissingError,
+  InsufficientScopeError,
   MalformedJsonError,
   StorageUnavailableError,
   UnsupportedMediaTypeError,
@@ -40,6 +42,11 @@ export interface HttpRequest {
 }
 
 export interface HttpHandlerOptions {
+  /**
+   * The handler's name in the route table (infra/routes.ts): the stack refuses a caller without
+   * one of that route's scopes (403) before the handler runs. Scopes live only there.
+   */
+  readonly route: string;
   /** `required`: a JSON body must be sent; `optional`: an empty body reads as `{}`; `raw`: untouched. */
   readonly body?: "required" | "optional" | "none" | "raw";
   /** `jwt` (default): the caller comes from the JWT authorizer; `none`: no caller (the webhook). */
@@ -84,9 +91,13 @@ function translateError(error: unknown): unknown {
 /** Wraps a thin handler with the shared stack. */
 export function httpHandler(
   fn: (request: HttpRequest) => Promise<HttpResult>,
-  options: HttpHandlerOptions = {},
+  options: HttpHandlerOptions,
 ): middy.MiddyfiedHandler<HttpEvent, HttpResult> {
   const mode = options.body ?? "none";
+  const route = routes.find((r) => r.handler === options.route);
+  if (route === undefined)
+    throw new Error(`httpHandler: ${options.route} is not in the route table`);
+  const scopes = route.scopes;
   // The error handler comes first so that its onError runs last: middy runs onError in
   // reverse order and stops at the first that sets a response, and metrics must flush before.
   const stack = middy<HttpEvent, HttpResult>().use({
@@ -147,6 +158,9 @@ export function httpHandler(
       options.auth === "none"
         ? ANONYMOUS
         : callerFromClaims(event.requestContext.authorizer?.jwt?.claims);
+    if (scopes.length > 0 && !scopes.some((s) => caller.scopes.has(s))) {
+      throw new InsufficientScopeError(`This needs the scope ${scopes.join(" or ")}.`);
+    }
     const body: unknown = mode === "none" ? undefined : event.body;
     // DynamoDB calls inside see the invocation's deadline (lib/adapters/dynamo-client.ts).
     return await withDeadline(context, () => fn({ event, caller, body, context }));

@@ -4,7 +4,6 @@
  * version-checked and audited with the dead letter; a redrive that creates a payment is also on
  * that payment's own audit trail (its `payment.create` names the agent and the dead letter).
  */
-import { type Caller, requireAnyScope, SCOPES } from "../auth.js";
 import { type AuditContext, auditEntry } from "../domain/audit.js";
 import {
   ConcurrentUpdateError,
@@ -27,11 +26,9 @@ export interface DeadLetterDeps extends Omit<OrderPlacedDeps, "deadLetters"> {
 
 export async function listDeadLetters(
   deps: Pick<DeadLetterDeps, "deadLetters">,
-  caller: Caller,
   status: DeadLetterStatus,
   page: PageRequest,
 ): Promise<Page<StoredDeadLetter>> {
-  requireAnyScope(caller, SCOPES.admin);
   return await deps.deadLetters.list(status, page);
 }
 

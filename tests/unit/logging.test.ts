@@ -77,13 +77,55 @@ function event(requestId: string): HttpEvent {
 const previousLevel = logger.getLevelName();
 afterEach(() => logger.setLogLevel(previousLevel));
 
+describe("the route table's scopes", () => {
+  it("are enforced by the shared stack before the handler runs", async () => {
+    let ran = 0;
+    const refund = httpHandler(
+      async () => {
+        ran++;
+        return json(200, {});
+      },
+      { route: "refund-payment" },
+    );
+    const withScopes = (scope: string): HttpEvent => {
+      const e = event("req-scope");
+      return {
+        ...e,
+        requestContext: {
+          ...e.requestContext,
+          authorizer: {
+            ...e.requestContext.authorizer,
+            jwt: { claims: { sub: "sam", scope }, scopes: [] },
+          },
+        },
+      };
+    };
+    const refused = await refund(withScopes("payments:read payments:admin"), context("f", "l-1"));
+    expect(refused.statusCode).toBe(403);
+    expect(JSON.parse(String(refused.body)).code).toBe("insufficient_scope");
+    expect(ran).toBe(0);
+    const allowed = await refund(withScopes("payments:refund"), context("f", "l-2"));
+    expect(allowed.statusCode).toBe(200);
+    expect(ran).toBe(1);
+  });
+
+  it("name a route that exists, or the module fails to load", () => {
+    expect(() => httpHandler(async () => json(200, {}), { route: "no-such-route" })).toThrow(
+      /not in the route table/,
+    );
+  });
+});
+
 describe("log lines", () => {
   it("carry API Gateway's request id as correlation_id, and no warning about it", async () => {
     logger.setLogLevel("INFO");
-    const handler = httpHandler(async () => {
-      logger.info("inside");
-      return json(200, {});
-    });
+    const handler = httpHandler(
+      async () => {
+        logger.info("inside");
+        return json(200, {});
+      },
+      { route: "stripe-webhook" },
+    );
     const lines = await linesOf(async () => {
       await handler(event("req-one"), context("fn-a", "lambda-1"));
       await handler(event("req-two"), context("fn-a", "lambda-2"));
@@ -98,7 +140,7 @@ describe("log lines", () => {
 
   it("of a later non-HTTP invocation name its own function and no stale correlation id", async () => {
     logger.setLogLevel("INFO");
-    const http = httpHandler(async () => json(200, {}));
+    const http = httpHandler(async () => json(200, {}), { route: "stripe-webhook" });
     const lines = await linesOf(async () => {
       await http(event("req-http"), context("get-payment", "lambda-http"));
       startInvocation(context("publish-outbox", "lambda-stream"));
