@@ -90,18 +90,40 @@ export function idempotentOperation<P, R>(
     { persistenceStore, config, keyPrefix: options.keyPrefix, dataIndexArgument: 0 },
   );
 
+  /**
+   * The work is done but its answer could not be stored: the record stays in progress until the
+   * Lambda's deadline, and a retry would get 409s until then. Removing it lets the retry run the
+   * operation again at once, which finds the work done (every operation here resumes or answers
+   * what an earlier try wrote, as after a crash). If the store is still down, the lock expires.
+   */
+  const releaseLock = async (request: IdempotentRequest<P>): Promise<void> => {
+    const data: Parameters<DynamoDBPersistenceLayer["deleteRecord"]>[0] = JSON.parse(
+      JSON.stringify(request),
+    );
+    await persistenceStore.deleteRecord(data).catch(() => undefined);
+  };
+
   return async (request, sink, context) => {
     config.registerLambdaContext(context);
     let result: unknown;
     try {
       result = await wrapped(request, sink);
     } catch (error) {
+      if (isAnswerNotStored(error)) await releaseLock(request);
       throw translate(error);
     }
     if (!isOutcome(result)) throw new Error("idempotency store returned an unexpected record");
     // The stored record holds exactly what `operation` returned for this key and payload.
     return { value: result.value as R, replayed: result.replayed === true };
   };
+}
+
+/** Powertools' error when the operation succeeded but the record could not be marked complete. */
+function isAnswerNotStored(error: unknown): boolean {
+  return (
+    error instanceof IdempotencyPersistenceLayerError &&
+    error.message.startsWith("Failed to update success record")
+  );
 }
 
 function translate(error: unknown): unknown {

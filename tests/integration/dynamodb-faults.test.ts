@@ -242,6 +242,72 @@ describe("create under DynamoDB faults", () => {
   });
 });
 
+/** Sends `send` again after each 409 in progress, as its Retry-After says, until it answers otherwise. */
+async function retryWhileInProgress(
+  send: () => ReturnType<Stack["call"]>,
+): ReturnType<Stack["call"]> {
+  const until = Date.now() + scaled(40_000);
+  for (;;) {
+    const res = await send();
+    if (res.body.code !== "idempotency_request_in_progress" || Date.now() > until) return res;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Number(res.headers.get("retry-after")) * 1000),
+    );
+  }
+}
+
+describe("the idempotency record after the work is done", () => {
+  it("storing the answer failing is a 503; the lock is released, and the retry answers the same payment at once", async () => {
+    const orderId = uniqueId("order");
+    const key = uniqueId("key");
+    const paymentId = paymentIdForRequest("alice", key);
+    faults().inject(
+      everyAttempt({ operation: "UpdateItem", table: IDEMPOTENCY, fault: { kind: "throttling" } }),
+    );
+    expect503(await create(key, orderId));
+    // The payment was written whole before the answer could not be stored.
+    expect(await stack.repository.paymentIdForOrder(orderId)).toBe(paymentId);
+    expect(await outboxOf(paymentId)).toHaveLength(1);
+
+    const up = await create(key, orderId);
+    expect(up.status).toBe(201);
+    expect(up.body.id).toBe(paymentId);
+    expect(intentsFor(orderId)).toHaveLength(1);
+    expect(await outboxOf(paymentId)).toHaveLength(1);
+    await eventually(orderId, "payment.initiated");
+    expect(published(orderId, "payment.initiated").copies).toBe(1);
+  });
+
+  it("with the store still down, the lock lasts only until the first try's deadline: 409s with Retry-After, then the same payment", async () => {
+    const orderId = uniqueId("order");
+    const key = uniqueId("key");
+    const paymentId = paymentIdForRequest("alice", key);
+    faults().inject(
+      everyAttempt({ operation: "UpdateItem", table: IDEMPOTENCY, fault: { kind: "throttling" } }),
+    );
+    faults().inject(
+      everyAttempt({
+        operation: "DeleteItem",
+        table: IDEMPOTENCY,
+        fault: { kind: "status", status: 500 },
+      }),
+    );
+    expect503(await create(key, orderId));
+
+    const started = Date.now();
+    const held = await create(key, orderId);
+    expect(held.status).toBe(409);
+    expect(held.body.code).toBe("idempotency_request_in_progress");
+    // A client following Retry-After, as the README says; the lock is the first try's 20 s.
+    const up = await retryWhileInProgress(() => create(key, orderId));
+    expect(up.status).toBe(201);
+    expect(up.body.id).toBe(paymentId);
+    expect(Date.now() - started).toBeLessThan(scaled(25_000));
+    expect(intentsFor(orderId)).toHaveLength(1);
+    expect(await outboxOf(paymentId)).toHaveLength(1);
+  });
+});
+
 /** A payment the customer paid (automatic capture), settled by Stripe's webhooks. */
 async function capturedPayment(): Promise<{ id: string; pi: string; orderId: string }> {
   const orderId = uniqueId("order");
