@@ -37,6 +37,9 @@ const stripeMockMarker = join(localBin, ".stripe-mock-installed");
 
 class SetupError extends Error {}
 
+/** A tool the step needs is not installed: the step is skipped, the others still run. */
+class MissingToolError extends SetupError {}
+
 function log(message) {
   console.log(`[setup] ${message}`);
 }
@@ -65,7 +68,7 @@ function pythonVenvWithMoto() {
     probe = run(python, ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]);
   } catch (error) {
     if (error instanceof SetupError) {
-      throw new SetupError(
+      throw new MissingToolError(
         `${python} not found: install Python 3.10+ or set PYTHON=/path/to/python3`,
       );
     }
@@ -153,7 +156,7 @@ function stripeMock() {
   try {
     modCache = run(go, ["env", "GOMODCACHE"]);
   } catch (error) {
-    if (error instanceof SetupError) throw new SetupError(notFound);
+    if (error instanceof SetupError) throw new MissingToolError(notFound);
     throw error;
   }
   if (modCache.status !== 0 || modCache.stdout.trim() === "") {
@@ -217,7 +220,7 @@ function kafkaBroker() {
     probe = run(java, ["-version"]);
   } catch (error) {
     if (error instanceof SetupError) {
-      throw new SetupError(
+      throw new MissingToolError(
         `${java} not found: install a Java 17+ JDK (or set JAVA_HOME); the local Kafka broker runs on it`,
       );
     }
@@ -264,7 +267,7 @@ function kafkaBroker() {
     );
   } catch (error) {
     if (error instanceof SetupError) {
-      throw new SetupError(
+      throw new MissingToolError(
         `${mvn} not found: install Maven 3.6+ (or set MVN); it fetches the local Kafka broker's jars`,
       );
     }
@@ -446,32 +449,73 @@ function sstPlatformTypes() {
   log(`sst platform types installed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
-/** The setup steps, in order. Each is { name, run }; run() throws SetupError on failure. */
+/**
+ * The setup steps, in order. Each is { name, run, without }; run() throws SetupError on failure
+ * (MissingToolError when a tool it needs is not installed); `without` says what does not work
+ * when the step is skipped.
+ */
 export const steps = [
-  { name: "python venv + moto (local DynamoDB)", run: pythonVenvWithMoto },
-  { name: "stripe-mock (Stripe contract check)", run: stripeMock },
-  { name: "Kafka broker jars (local Kafka)", run: kafkaBroker },
-  { name: "SST platform types (sst.config.ts type-check)", run: sstPlatformTypes },
+  {
+    name: "python venv + moto (local DynamoDB)",
+    run: pythonVenvWithMoto,
+    without:
+      "npm start needs DYNAMODB_ENDPOINT (an existing DynamoDB), and npm test cannot run its DynamoDB tests",
+  },
+  {
+    name: "stripe-mock (Stripe contract check)",
+    run: stripeMock,
+    without: "the simulator's contract test against stripe-mock fails saying so; the rest runs",
+  },
+  {
+    name: "Kafka broker jars (local Kafka)",
+    run: kafkaBroker,
+    without:
+      "no local Kafka broker (npm run kafka, the event tests); npm start logs events instead of publishing them",
+  },
+  {
+    name: "SST platform types (sst.config.ts type-check)",
+    run: sstPlatformTypes,
+    without: "npm run typecheck cannot check sst.config.ts and infra/",
+  },
 ];
 
-/** Runs every step; returns the process exit code (0 when all steps succeeded). */
+/**
+ * Runs every step. A step whose tool is missing is skipped with what that costs, and the others
+ * still run (npm install succeeds: `npm start` works with what is there); any other failure is
+ * reported and makes the exit code 1, after the remaining steps had their turn.
+ */
 export function runSetup() {
   if (process.env.SKIP_LOCAL_SETUP === "1") {
     log("skipped (SKIP_LOCAL_SETUP=1)");
     return 0;
   }
+  let status = 0;
+  const skipped = [];
   for (const step of steps) {
     try {
       step.run();
     } catch (error) {
+      if (error instanceof MissingToolError) {
+        console.error(
+          `[setup] ${step.name}: skipped: ${error.message}. Without it: ${step.without}.`,
+        );
+        skipped.push(step.name);
+        continue;
+      }
       if (error instanceof SetupError) {
         console.error(`[setup] ${step.name}: ${error.message}`);
-        return 1;
+        status = 1;
+        continue;
       }
       throw error;
     }
   }
-  return 0;
+  if (skipped.length > 0) {
+    log(
+      `done without: ${skipped.join("; ")} (install the tools named above, then run node local/setup.mjs)`,
+    );
+  }
+  return status;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
