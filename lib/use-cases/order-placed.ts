@@ -89,6 +89,28 @@ function parseOrder(value: string) {
   }
 }
 
+/**
+ * The order's payment was made over HTTP first. It stands if it is this order's customer paying
+ * these terms; if not (another customer took the order id, or other terms), the order is not
+ * silently taken as paid: the record is set aside, naming the payment that holds the order, so
+ * support sees it (and can cancel that payment).
+ */
+async function termsConflict(
+  deps: OrderPlacedDeps,
+  record: OrderRecord,
+  holderId: string,
+): Promise<string | undefined> {
+  const { request, customerId } = parseOrder(record.value);
+  const holder = await deps.repository.get(holderId);
+  if (holder === undefined) return undefined;
+  const differs: string[] = [];
+  if (holder.customerId !== customerId) differs.push("customer");
+  if (holder.amount !== request.amount) differs.push("amount");
+  if (holder.currency !== request.currency) differs.push("currency");
+  if (differs.length === 0) return undefined;
+  return `order ${request.orderId} is held by payment ${holderId}, made over HTTP with another ${differs.join(", ")}`;
+}
+
 export async function handleOrderPlaced(
   deps: OrderPlacedDeps,
   record: OrderRecord,
@@ -109,8 +131,12 @@ export async function handleOrderPlaced(
     });
     return { outcome: created ? "created" : "exists", paymentId: payment.id };
   } catch (error) {
-    if (error instanceof OrderAlreadyHasPaymentError)
-      return { outcome: "exists", paymentId: error.paymentId };
+    if (error instanceof OrderAlreadyHasPaymentError) {
+      const conflict = await termsConflict(deps, record, error.paymentId);
+      if (conflict === undefined) return { outcome: "exists", paymentId: error.paymentId };
+      await deps.deadLetters.send({ ...record, reason: conflict });
+      return { outcome: "dead_letter", reason: conflict };
+    }
     const permanent =
       error instanceof PoisonRecord ||
       error instanceof IdempotencyKeyReusedError ||

@@ -274,6 +274,32 @@ describe("order.placed", () => {
     return items.reverse();
   };
 
+  it("an order taken over HTTP by another customer (or on other terms) is set aside, not taken as paid", async () => {
+    const bobToken = await stack.token("bob", "payments:write payments:read");
+    const [squatted, matching] = [uniqueId("squat"), uniqueId("same")];
+    const create = (token: string, orderId: string) =>
+      stack.call("POST", "/api/payments/intents", {
+        token,
+        body: { orderId, amount: 2_500, currency: "usd" },
+        headers: { "idempotency-key": uniqueId("key") },
+      });
+    // alice takes bob's order id first; bob himself pays the other one over HTTP first.
+    const squat = await create(alice, squatted);
+    expect((await create(bobToken, matching)).status).toBe(201);
+    const key = uniqueId("k");
+    await send([
+      { key, value: order(squatted) },
+      { key, value: order(matching) },
+    ]);
+    await markerHandledAfter(key);
+    const letters = await lettersOf(key);
+    expect(letters.map((l) => l.reason)).toEqual([
+      `order ${squatted} is held by payment ${squat.body.id}, made over HTTP with another customer`,
+    ]);
+    // bob's own HTTP payment is his order's payment: nothing to set aside, nothing created.
+    expect(await stack.repository.get(paymentIdForOrderPlaced(matching))).toBeUndefined();
+  });
+
   it("a poison record between good ones is set aside as a dead letter; the good ones are not held up", async () => {
     const [a, b] = [uniqueId("good"), uniqueId("good")];
     const key = uniqueId("k");
