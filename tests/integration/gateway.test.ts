@@ -6,6 +6,7 @@
  * segments (not normalised into another route), and every answer carries `apigw-requestid`.
  */
 import { connect } from "node:net";
+import fc from "fast-check";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALG, LOCAL_AUDIENCE, LOCAL_ISSUER } from "../../local/auth.js";
@@ -175,5 +176,116 @@ describe("tokens and paths as API Gateway treats them", () => {
       expect(res.headers.get("apigw-requestid")).toMatch(/^[A-Za-z0-9+/=]{16}$/);
     }
     expect(ok.headers.get("apigw-requestid")).not.toBe(unrouted.headers.get("apigw-requestid"));
+  });
+});
+
+describe("a bounded, seeded fuzzer of whole requests", () => {
+  const PATHS = [
+    "/api/payments/intents",
+    "/api/payments",
+    "/api/payments/{id}",
+    "/api/payments/{id}/refund",
+    "/api/payments/{id}/capture",
+    "/api/payments/{id}/cancel",
+    "/api/payments/{id}/audit",
+    "/api/payments/{id}/reconcile",
+    "/api/dead-letters",
+    "/api/dead-letters/{id}/redrive",
+    "/api/dead-letters/{id}/discard",
+    "/api/webhooks/stripe",
+  ];
+  // Printable but hostile: no CR or LF (those would end the header), anything else goes.
+  const headerText = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.string({
+        unit: fc.constantFrom("a", "Z", "0", "-", "_"),
+        minLength: 1,
+        maxLength: 40,
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.string({
+        unit: fc.constantFrom("a", " ", "\t", "\x01", "\x7f", "%", ";", "=", "é", "\u2028"),
+        maxLength: 300,
+      }),
+    },
+  );
+  const id = fc.oneof(
+    fc.constant("pay_0j4x7m2q9c8v5b1n3k6h0d2f4g"),
+    fc.constant("pay_0j4x7m2q9c8v5b1n3k6h0d2f4g"),
+    fc.string({
+      unit: fc.constantFrom("a", "_", "%2F", "%00", "..", "é", "%ZZ", "9"),
+      maxLength: 220,
+    }),
+  );
+  const body = fc.oneof(
+    fc.constant(""),
+    fc.constant("{not json"),
+    fc.constant('{"orderId":"o-1","amount":2500,"currency":"usd","metadata":{"constructor":"x"}}'),
+    fc.json({ maxDepth: 3 }),
+    fc.string({ maxLength: 2000 }),
+  );
+  const request = fc.record({
+    method: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom("GET", "POST") },
+      { weight: 1, arbitrary: fc.constantFrom("PUT", "DELETE", "PATCH", "OPTIONS", "BREW") },
+    ),
+    path: fc.tuple(fc.constantFrom(...PATHS), id).map(([p, i]) => p.replace("{id}", i)),
+    query: fc.oneof(
+      fc.constant(""),
+      fc.constant("?orderId=o-1"),
+      fc.constant("?status=failed&limit=500"),
+      fc.string({ maxLength: 100 }).map((q) => `?cursor=${encodeURIComponent(q)}`),
+    ),
+    token: fc.constantFrom("alice", "none", "garbage"),
+    idempotencyKey: fc.option(headerText, { nil: undefined }),
+    signature: fc.option(headerText, { nil: undefined }),
+    contentType: fc.constantFrom(
+      "application/json",
+      "text/plain",
+      "application/json; charset=x",
+      "",
+    ),
+    body,
+  });
+
+  it("answers every request with a 2xx or a problem+json 4xx that names its code, never a reset or a 5xx", async () => {
+    const seen = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const bytes = Buffer.from(r.body, "utf8");
+        const headers = [
+          `${r.method} ${r.path}${r.query} HTTP/1.1`,
+          `host: 127.0.0.1`,
+          "connection: close",
+          ...(r.token === "alice"
+            ? [`authorization: Bearer ${alice}`]
+            : r.token === "garbage"
+              ? ["authorization: Bearer not.a.token"]
+              : []),
+          ...(r.idempotencyKey === undefined ? [] : [`idempotency-key: ${r.idempotencyKey}`]),
+          ...(r.signature === undefined ? [] : [`stripe-signature: ${r.signature}`]),
+          ...(r.contentType === "" ? [] : [`content-type: ${r.contentType}`]),
+          `content-length: ${bytes.length}`,
+        ];
+        const answer = await raw(
+          Buffer.concat([Buffer.from(`${headers.join("\r\n")}\r\n\r\n`, "latin1"), bytes]),
+        );
+        seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
+        expect(answer.status).toBeGreaterThanOrEqual(200);
+        expect(answer.status).toBeLessThan(500);
+        expect(answer.headers["apigw-requestid"]).toMatch(/^[A-Za-z0-9+/=]{16}$/);
+        if (answer.status >= 400) {
+          expect(answer.headers["content-type"]).toBe("application/problem+json");
+          const problem: unknown = JSON.parse(answer.body);
+          expect(problem).toMatchObject({ status: answer.status, code: expect.any(String) });
+        }
+      }),
+      { seed: 20261206, numRuns: 150 },
+    );
+    // The runs reached the handlers, not only the gateway's own refusals.
+    expect([...seen.keys()].some((s) => s < 300 || s === 403 || s === 422)).toBe(true);
   });
 });
