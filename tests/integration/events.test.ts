@@ -300,6 +300,30 @@ describe("order.placed", () => {
     expect(await stack.repository.get(paymentIdForOrderPlaced(matching))).toBeUndefined();
   });
 
+  it("an order known from order.placed: another customer's create is refused without learning the payment", async () => {
+    const orderId = uniqueId("known");
+    await send([{ key: orderId, value: order(orderId) }]);
+    await collector.waitFor(initiatedFor(orderId));
+    const create = async (token: string) =>
+      await stack.call("POST", "/api/payments/intents", {
+        token,
+        body: { orderId, amount: 2_500, currency: "usd" },
+        headers: { "idempotency-key": uniqueId("key") },
+      });
+    const other = await create(alice);
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe("order_already_has_payment");
+    expect(other.body).not.toHaveProperty("paymentId");
+    const own = await create(await stack.token("bob", "payments:write payments:read"));
+    expect(own.status).toBe(409);
+    expect(own.body.paymentId).toBe(paymentIdForOrderPlaced(orderId));
+    // Neither left a live PaymentIntent behind.
+    const live = stack.simulator
+      .paymentIntents()
+      .filter((pi) => pi.metadata.order_id === orderId && pi.status !== "canceled");
+    expect(live).toHaveLength(1);
+  });
+
   it("a poison record between good ones is set aside as a dead letter; the good ones are not held up", async () => {
     const [a, b] = [uniqueId("good"), uniqueId("good")];
     const key = uniqueId("k");
