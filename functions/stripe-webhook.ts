@@ -3,8 +3,10 @@
  * 200 for everything verified (duplicates and ignored types too); 400 invalid_signature when the
  * signature is missing, wrong or older than 300 seconds; 5xx only when Stripe should retry.
  */
+import { checkEvent, UnreadableStripeObjectError } from "../lib/adapters/stripe-facts.js";
 import {
   ConcurrentUpdateError,
+  InvalidEventError,
   InvalidSignatureError,
   TryAgainLaterError,
 } from "../lib/domain/errors.js";
@@ -43,6 +45,8 @@ export const handler = httpHandler(
     }
     let outcome: Awaited<ReturnType<typeof handleStripeEvent>>;
     try {
+      // Signed is not the same as well formed: the envelope and each object read are checked.
+      checkEvent(stripeEvent);
       outcome = await handleStripeEvent(
         {
           repository,
@@ -54,6 +58,15 @@ export const handler = httpHandler(
         stripeEvent,
       );
     } catch (error) {
+      if (error instanceof UnreadableStripeObjectError) {
+        // Refused, so Stripe keeps it and shows it failing: if our reading is what is wrong, a
+        // fix lets the retries through; nothing is written meanwhile.
+        count(METRICS.webhookUnreadable);
+        logger.error("webhook event not readable", { reason: error.message });
+        throw new InvalidEventError(`The event cannot be read: ${error.message}.`, {
+          cause: error,
+        });
+      }
       count(METRICS.webhookRetryRequested);
       // Only 200 or 5xx for a verified event: contention is "try again", never a 409.
       if (error instanceof ConcurrentUpdateError) {

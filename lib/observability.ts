@@ -109,6 +109,7 @@ export const METRICS = {
   webhookSignatureFailure: "WebhookSignatureFailure",
   webhookDuplicate: "WebhookDuplicate",
   webhookIgnored: "WebhookIgnored",
+  webhookUnreadable: "WebhookUnreadableEvent",
   webhookRetryRequested: "WebhookRetryRequested",
   paymentCreated: "PaymentCreated",
   idempotentReplay: "IdempotentReplay",

@@ -5,6 +5,75 @@
 import type Stripe from "stripe";
 import type { ChargeFact, IntentFact, RefundFact } from "../domain/lifecycle.js";
 import { isRefundStatus } from "../domain/refunds.js";
+import * as z from "../zod.js";
+
+/**
+ * A Stripe object (signed webhook or API answer) without the fields this service reads, or with
+ * one of the wrong type. Nothing is written from it; the webhook answers 400 `invalid_event`.
+ */
+export class UnreadableStripeObjectError extends Error {}
+
+// The fields read here, checked before anything is read: signed is not the same as well formed.
+const amount = z.int().check(z.minimum(0));
+const text = z.string();
+const maybe = <T extends z.ZodMiniType>(schema: T) => z.optional(z.nullable(schema));
+const ref = z.union([text, z.object({ id: text })]);
+const metadata = maybe(z.record(text, text));
+
+const intentShape = z.object({
+  id: text,
+  status: text,
+  amount_capturable: amount,
+  amount_received: amount,
+  metadata,
+  latest_charge: maybe(ref),
+  last_payment_error: maybe(
+    z.object({
+      code: maybe(text),
+      decline_code: maybe(text),
+      message: maybe(text),
+      charge: maybe(ref),
+    }),
+  ),
+});
+const chargeShape = z.object({
+  id: text,
+  status: text,
+  captured: z.boolean(),
+  amount_captured: amount,
+  failure_code: maybe(text),
+  failure_message: maybe(text),
+  outcome: maybe(z.object({ reason: maybe(text) })),
+  payment_intent: maybe(ref),
+});
+const refundShape = z.object({
+  id: text,
+  amount,
+  status: maybe(text),
+  metadata,
+  payment_intent: maybe(ref),
+});
+const eventShape = z.object({
+  id: text,
+  type: text,
+  created: z.int(),
+  data: z.object({ object: z.record(text, z.unknown()) }),
+});
+
+function check(schema: z.ZodMiniType, value: unknown, what: string): void {
+  const result = schema.safeParse(value);
+  if (result.success) return;
+  const issue = result.error.issues[0];
+  const where = issue === undefined ? "" : ` at ${issue.path.map(String).join(".") || "/"}`;
+  throw new UnreadableStripeObjectError(
+    `the ${what} is not readable${where}: ${issue?.message ?? ""}`,
+  );
+}
+
+/** A verified webhook body: an event envelope with an object. */
+export function checkEvent(event: unknown): void {
+  check(eventShape, event, "event");
+}
 
 function failureOf(
   error: { code?: string; decline_code?: string; message?: string } | null | undefined,
@@ -14,6 +83,7 @@ function failureOf(
 }
 
 export function intentFact(pi: Stripe.PaymentIntent, at: number): IntentFact {
+  check(intentShape, pi, "PaymentIntent");
   const failure = failureOf(pi.last_payment_error);
   const charge = pi.latest_charge ?? pi.last_payment_error?.charge;
   const attemptId =
@@ -34,6 +104,7 @@ export function intentFact(pi: Stripe.PaymentIntent, at: number): IntentFact {
 }
 
 export function chargeFact(charge: Stripe.Charge, at: number): ChargeFact {
+  check(chargeShape, charge, "charge");
   const failure =
     charge.failure_code === null
       ? undefined
@@ -52,6 +123,7 @@ export function chargeFact(charge: Stripe.Charge, at: number): ChargeFact {
 }
 
 export function refundFact(refund: Stripe.Refund, at: number): RefundFact {
+  check(refundShape, refund, "refund");
   const status = refund.status ?? "pending";
   const refundId = refund.metadata?.refund_id;
   return {

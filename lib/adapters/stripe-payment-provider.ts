@@ -22,7 +22,7 @@ import type {
   PaymentProvider,
   ProviderRefund,
 } from "../ports.js";
-import { intentFact, refundFact } from "./stripe-facts.js";
+import { intentFact, refundFact, UnreadableStripeObjectError } from "./stripe-facts.js";
 
 /** Stripe's clock is in seconds; facts fetched now carry the current second. */
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -70,6 +70,17 @@ export function isTransientStripeError(error: unknown): boolean {
 }
 
 function translate(error: unknown): never {
+  if (error instanceof UnreadableStripeObjectError) {
+    // An answer we cannot read: what Stripe did is unknown, so it counts as maybe done.
+    count(METRICS.stripeError);
+    throw new ProviderUnavailableError(
+      "The payment provider answered something unreadable.",
+      true,
+      {
+        cause: error,
+      },
+    );
+  }
   if (error instanceof Stripe.errors.StripeConnectionError) count(METRICS.stripeError);
   if (isTransientStripeError(error)) {
     // A 429 was refused before anything ran; a timeout or a 5xx may have run at Stripe.

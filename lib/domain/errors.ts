@@ -36,6 +36,7 @@ export type ErrorCode =
   | "try_again_later"
   | "payment_not_recorded_yet"
   | "storage_unavailable"
+  | "invalid_event"
   | "dead_letter_not_found"
   | "dead_letter_not_open";
 
@@ -98,6 +99,11 @@ export class UnauthenticatedError extends DomainError {
 
 export class PaymentNotFoundError extends DomainError {
   readonly code = "payment_not_found";
+}
+
+/** (webhook) A verified event whose body or object lacks what it must hold; nothing is written. */
+export class InvalidEventError extends DomainError {
+  readonly code = "invalid_event";
 }
 
 export class DeadLetterNotFoundError extends DomainError {

@@ -71,6 +71,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
     title: "The payment store is unavailable",
     retryAfterSeconds: 2,
   },
+  invalid_event: { status: 400, title: "The event's body or object is not readable" },
   dead_letter_not_found: { status: 404, title: "Dead letter not found" },
   dead_letter_not_open: { status: 409, title: "The dead letter is already redriven or discarded" },
   route_not_found: { status: 404, title: "No such route" },

@@ -63,10 +63,11 @@ function subjectOf(event: Stripe.Event): Subject | undefined {
     case "payment_intent.requires_action":
     case "payment_intent.partially_funded": {
       const pi = event.data.object;
+      const fact = intentFact(pi, at); // checks the object before anything else reads it
       return {
         paymentIntentId: pi.id,
         metadata: pi.metadata,
-        facts: async () => [intentFact(pi, at)],
+        facts: async () => [fact],
       };
     }
     case "charge.succeeded":
@@ -76,13 +77,14 @@ function subjectOf(event: Stripe.Event): Subject | undefined {
     case "charge.updated":
     case "charge.refunded": {
       const charge = event.data.object;
+      const fact = chargeFact(charge, at);
       const paymentIntentId = paymentIntentIdOf(charge);
       if (paymentIntentId === undefined) return undefined;
       const refetch = event.type === "charge.refunded";
       return {
         paymentIntentId,
         facts: async (deps) => [
-          chargeFact(charge, at),
+          fact,
           ...(refetch ? await deps.provider.listRefunds(paymentIntentId) : []),
         ],
       };
@@ -92,9 +94,10 @@ function subjectOf(event: Stripe.Event): Subject | undefined {
     case "refund.failed":
     case "charge.refund.updated": {
       const refund = event.data.object;
+      const fact = refundFact(refund, at);
       const paymentIntentId = paymentIntentIdOf(refund);
       if (paymentIntentId === undefined) return undefined;
-      return { paymentIntentId, facts: async () => [refundFact(refund, at)] };
+      return { paymentIntentId, facts: async () => [fact] };
     }
     default:
       return undefined;

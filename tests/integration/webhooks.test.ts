@@ -244,3 +244,73 @@ describe("the OpenAPI document", () => {
     expect(stack.contract.violations).toEqual([]);
   });
 });
+
+describe("signed but not readable", () => {
+  it.each([
+    ["a body of null", () => "null"],
+    ["no data", (e: Record<string, unknown>) => JSON.stringify({ ...e, data: undefined })],
+    [
+      "data.object null",
+      (e: Record<string, unknown>) => JSON.stringify({ ...e, data: { object: null } }),
+    ],
+    [
+      "an amount of lots",
+      (e: Record<string, unknown>) => {
+        const data = e.data as { object: Record<string, unknown> };
+        return JSON.stringify({
+          ...e,
+          data: { object: { ...data.object, amount_received: "lots" } },
+        });
+      },
+    ],
+    [
+      "a status that is not text",
+      (e: Record<string, unknown>) => {
+        const data = e.data as { object: Record<string, unknown> };
+        return JSON.stringify({ ...e, data: { object: { ...data.object, status: 7 } } });
+      },
+    ],
+  ])("%s: 400 invalid_event, nothing written", async (_name, mangle) => {
+    const { id, payload } = await succeededEventFor();
+    const bad = mangle(JSON.parse(payload) as Record<string, unknown>);
+    const res = await send(bad, sign(bad));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_event");
+    const after = await stack.repository.getWithHistory(id);
+    expect(after?.payment).toMatchObject({ status: "initiated", amountCaptured: 0 });
+    expect(after?.history).toHaveLength(1);
+    // The same event, readable, still applies: nothing was marked as seen.
+    const good = await send(payload, sign(payload));
+    expect(good.status).toBe(200);
+    expect((await stack.repository.get(id))?.status).toBe("captured");
+  });
+
+  it("a signed refund with an amount of lots stores nothing and every read still works", async () => {
+    const { id, payload } = await succeededEventFor();
+    expect((await send(payload, sign(payload))).status).toBe(200);
+    const payment = await stack.repository.get(id);
+    const event = {
+      id: `evt_${uniqueId("lots")}`,
+      object: "event",
+      type: "refund.created",
+      created: Math.floor(Date.now() / 1000),
+      data: {
+        object: {
+          id: `re_${uniqueId("x")}`,
+          object: "refund",
+          amount: "lots",
+          status: "succeeded",
+          payment_intent: payment?.stripePaymentIntentId,
+          metadata: {},
+        },
+      },
+    };
+    const body = JSON.stringify(event);
+    const res = await send(body, sign(body));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_event");
+    const read = await stack.call("GET", `/api/payments/${id}`, { token: alice });
+    expect(read.status).toBe(200);
+    expect(read.body.amountRefunded).toBe(0);
+  });
+});
