@@ -29,6 +29,11 @@ export interface GatewayOptions {
   /** Largest body accepted, in bytes (API Gateway's own limit is 10 MB). */
   readonly maxBodyBytes?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Local-only pages beside the API (the support console): given what no route matched, it
+   * answers and returns true, or returns false for the usual 404.
+   */
+  readonly extra?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 export interface Gateway {
@@ -288,6 +293,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         match = { compiled: c, pathParameters };
         break;
       }
+    }
+    if (
+      match === undefined &&
+      !hasDotOrEmptySegment(rawPath) &&
+      options.extra !== undefined &&
+      (await options.extra(req, res, url.pathname))
+    ) {
+      return;
     }
     if (match === undefined) {
       await readBody(req, maxBody);

@@ -450,6 +450,39 @@ function sstPlatformTypes() {
 }
 
 /**
+ * Step: a Chromium for the console's browser tests (Debian's `chromium` package; playwright-core
+ * drives it, since Playwright's own browser download is not reachable everywhere). As root with
+ * apt, it is installed; otherwise the step says how.
+ */
+function chromiumBrowser() {
+  const browser = process.env.CHROMIUM || "/usr/bin/chromium";
+  if (existsSync(browser)) {
+    log(`chromium: present (${browser})`);
+    return;
+  }
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!isRoot || !existsSync("/usr/bin/apt-get")) {
+    throw new MissingToolError(
+      `no browser at ${browser}: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path/to/chromium`,
+    );
+  }
+  log("installing chromium with apt-get (for the console's browser tests) ...");
+  const options = {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  };
+  const update = run("apt-get", ["update", "-qq"], options);
+  const install =
+    update.status === 0 ? run("apt-get", ["install", "-y", "-qq", "chromium"], options) : update;
+  if (install.status !== 0 || !existsSync(browser)) {
+    throw new SetupError(
+      `apt-get install chromium failed:\n${lastLines(`${install.stdout}\n${install.stderr}`)}`,
+    );
+  }
+  log("chromium installed");
+}
+
+/**
  * The setup steps, in order. Each is { name, run, without }; run() throws SetupError on failure
  * (MissingToolError when a tool it needs is not installed); `without` says what does not work
  * when the step is skipped.
@@ -471,6 +504,11 @@ export const steps = [
     run: kafkaBroker,
     without:
       "no local Kafka broker (npm run kafka, the event tests); npm start logs events instead of publishing them",
+  },
+  {
+    name: "chromium (the console's browser tests)",
+    run: chromiumBrowser,
+    without: "the console's browser tests fail saying how to get it; the console itself still runs",
   },
   {
     name: "SST platform types (sst.config.ts type-check)",

@@ -10,6 +10,7 @@ import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
 import { kafkaSettings } from "../lib/config.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
+import { consoleSite } from "./console.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "./dynamodb.js";
 import { applyServiceEnvironment, clearState, writeState } from "./environment.js";
 import { startLocalEvents } from "./events.js";
@@ -150,6 +151,7 @@ try {
       port: env.PORT,
       routes,
       verifyToken: tokenVerifier(keys),
+      extra: consoleSite(keys),
       log: (line) => say(line),
     }),
   );
@@ -174,6 +176,7 @@ try {
   stops.push(async () => clearInterval(reconcileTimer));
   say(`reconciliation every ${env.RECONCILE_INTERVAL_SECONDS}s (and on demand: npm run reconcile)`);
   say(`payment-service on ${gateway.url}`);
+  say(`support console on ${gateway.url}/console/ (local sign-in)`);
   for (const r of routes)
     say(
       `  ${r.routeKey.padEnd(34)} functions/${r.handler}.ts${r.auth === "jwt" ? "  (bearer token)" : ""}`,

@@ -10,6 +10,7 @@ import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { type DevKeys, generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
+import { consoleSite } from "../../local/console.js";
 import {
   type DynamoDbFaultProxy,
   startDynamoDbFaultProxy,
@@ -112,7 +113,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
   }
   const keys = await generateDevKeys();
-  const gateway = await startGateway({ port: 0, routes, verifyToken: tokenVerifier(keys) });
+  const gateway = await startGateway({
+    port: 0,
+    routes,
+    verifyToken: tokenVerifier(keys),
+    extra: consoleSite(keys),
+  });
   simulator.setWebhookUrl(`${gateway.url}/api/webhooks/stripe`);
   const dynamo = new DynamoDBClient({
     endpoint,
