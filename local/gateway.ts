@@ -382,7 +382,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       isBase64Encoded: !textual,
     };
     const handler = await load(route.handler);
-    sendResult(res, await handler(event, lambdaContext(route)));
+    // As Lambda does, the function is cut off at its timeout; API Gateway then answers 500 (here
+    // problem+json, naming the timeout), whatever the function would have answered later.
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = new Promise<"timed_out">((resolve) => {
+      timer = setTimeout(() => resolve("timed_out"), route.timeoutSeconds * 1000);
+    });
+    try {
+      const result = await Promise.race([handler(event, lambdaContext(route)), cutOff]);
+      if (result === "timed_out") {
+        options.log?.(`gateway: ${route.handler} timed out after ${route.timeoutSeconds}s`);
+        sendProblem(
+          res,
+          "internal_error",
+          `The function timed out after ${route.timeoutSeconds} s.`,
+        );
+        return;
+      }
+      sendResult(res, result);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   server.on("clientError", answerClientError);

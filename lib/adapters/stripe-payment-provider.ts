@@ -22,6 +22,7 @@ import type {
   PaymentProvider,
   ProviderRefund,
 } from "../ports.js";
+import { timeLeftMs } from "../runtime/deadline.js";
 import { intentFact, refundFact, UnreadableStripeObjectError } from "./stripe-facts.js";
 
 /** Stripe's clock is in seconds; facts fetched now carry the current second. */
@@ -57,6 +58,36 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
     if (event.status >= 500 || event.status === 429) count(METRICS.stripeError);
   });
   return stripe;
+}
+
+/** Time kept back at the end of an invocation to write down Stripe's answer and reply. */
+const RESERVE_MS = 1_500;
+/** Below this, a call to Stripe is not worth starting. */
+const MIN_ATTEMPT_MS = 500;
+const DEFAULT_TIMEOUT_MS = 8_000;
+const MAX_RETRIES = 2;
+/** Room for the SDK's backoff between attempts (it waits up to about a second). */
+const BACKOFF_MS = 1_000;
+
+/**
+ * Per-request options that fit the invocation's remaining time: the timeout and the retries
+ * shrink so that every attempt and backoff ends before the Lambda would be cut off, and the
+ * caller gets 503 provider_unavailable (retryable with the same key) instead of a timeout.
+ * Outside an invocation: the client's defaults.
+ */
+export function stripeBudget(idempotencyKey?: string, left = timeLeftMs()): Stripe.RequestOptions {
+  const key = idempotencyKey === undefined ? {} : { idempotencyKey };
+  if (left === undefined) return key;
+  const usable = left - RESERVE_MS;
+  if (usable < MIN_ATTEMPT_MS) {
+    throw new ProviderUnavailableError("No time is left in this invocation to ask Stripe.", false);
+  }
+  const timeout = Math.min(DEFAULT_TIMEOUT_MS, usable);
+  const retries = Math.max(
+    0,
+    Math.min(MAX_RETRIES, Math.floor(usable / (timeout + BACKOFF_MS)) - 1),
+  );
+  return { ...key, timeout, maxNetworkRetries: retries };
 }
 
 /** Whether Stripe may not have executed the request at all, or failed in a way worth retrying. */
@@ -132,7 +163,7 @@ export class StripePaymentProvider implements PaymentProvider {
           ...(input.description === undefined ? {} : { description: input.description }),
           metadata: { ...input.metadata },
         },
-        { idempotencyKey },
+        stripeBudget(idempotencyKey),
       );
       if (pi.client_secret === null)
         throw new Error(`PaymentIntent ${pi.id} came without a client secret`);
@@ -144,7 +175,7 @@ export class StripePaymentProvider implements PaymentProvider {
 
   async clientSecret(paymentIntentId: string): Promise<string> {
     try {
-      const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId);
+      const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId, {}, stripeBudget());
       if (pi.client_secret === null)
         throw new Error(`PaymentIntent ${pi.id} came without a client secret`);
       return pi.client_secret;
@@ -155,7 +186,7 @@ export class StripePaymentProvider implements PaymentProvider {
 
   async retrieveIntent(paymentIntentId: string): Promise<IntentSnapshot> {
     try {
-      const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId);
+      const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId, {}, stripeBudget());
       return { id: pi.id, fact: intentFact(pi, nowSeconds()), metadata: pi.metadata };
     } catch (error) {
       return translate(error);
@@ -171,7 +202,7 @@ export class StripePaymentProvider implements PaymentProvider {
       const pi = await this.stripe.paymentIntents.cancel(
         paymentIntentId,
         { cancellation_reason: reason },
-        { idempotencyKey },
+        stripeBudget(idempotencyKey),
       );
       return intentFact(pi, nowSeconds());
     } catch (error) {
@@ -188,7 +219,7 @@ export class StripePaymentProvider implements PaymentProvider {
       const pi = await this.stripe.paymentIntents.capture(
         paymentIntentId,
         amount === undefined ? {} : { amount_to_capture: amount },
-        { idempotencyKey },
+        stripeBudget(idempotencyKey),
       );
       return intentFact(pi, nowSeconds());
     } catch (error) {
@@ -200,10 +231,10 @@ export class StripePaymentProvider implements PaymentProvider {
     try {
       const at = nowSeconds();
       const out: RefundFact[] = [];
-      for await (const refund of this.stripe.refunds.list({
-        payment_intent: paymentIntentId,
-        limit: 100,
-      })) {
+      for await (const refund of this.stripe.refunds.list(
+        { payment_intent: paymentIntentId, limit: 100 },
+        stripeBudget(),
+      )) {
         out.push(refundFact(refund, at));
       }
       return out;
@@ -224,7 +255,7 @@ export class StripePaymentProvider implements PaymentProvider {
           ...(input.reason === undefined ? {} : { reason: input.reason }),
           metadata: { ...input.metadata },
         },
-        { idempotencyKey },
+        stripeBudget(idempotencyKey),
       );
       const status = refund.status ?? "pending";
       return { id: refund.id, status: isRefundStatus(status) ? status : "pending" };
