@@ -80,7 +80,8 @@ export const handler = httpHandler(
     if (
       outcome.result === "ignored_type" ||
       outcome.result === "not_ours" ||
-      outcome.result === "superseded_intent"
+      outcome.result === "superseded_intent" ||
+      outcome.result === "never_recorded"
     ) {
       count(METRICS.webhookIgnored);
     }

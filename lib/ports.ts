@@ -143,6 +143,8 @@ export interface CreatedPaymentIntent {
 
 export interface IntentSnapshot {
   readonly id: string;
+  /** When Stripe created it (epoch seconds). */
+  readonly created: number;
   readonly fact: IntentFact;
   readonly metadata: Readonly<Record<string, string>>;
 }

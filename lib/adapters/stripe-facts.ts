@@ -22,6 +22,7 @@ const metadata = maybe(z.record(text, text));
 
 const intentShape = z.object({
   id: text,
+  created: z.int(),
   status: text,
   amount_capturable: amount,
   amount_received: amount,

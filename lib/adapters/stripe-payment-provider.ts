@@ -187,7 +187,12 @@ export class StripePaymentProvider implements PaymentProvider {
   async retrieveIntent(paymentIntentId: string): Promise<IntentSnapshot> {
     try {
       const pi = await this.stripe.paymentIntents.retrieve(paymentIntentId, {}, stripeBudget());
-      return { id: pi.id, fact: intentFact(pi, nowSeconds()), metadata: pi.metadata };
+      return {
+        id: pi.id,
+        created: pi.created,
+        fact: intentFact(pi, nowSeconds()),
+        metadata: pi.metadata,
+      };
     } catch (error) {
       return translate(error);
     }

@@ -14,7 +14,7 @@
 import type Stripe from "stripe";
 import { chargeFact, intentFact, paymentIntentIdOf, refundFact } from "../adapters/stripe-facts.js";
 import { auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
-import { DomainError } from "../domain/errors.js";
+import { DomainError, ProviderRejectedError } from "../domain/errors.js";
 import type { StripeFact } from "../domain/lifecycle.js";
 import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
 import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
@@ -41,14 +41,17 @@ export type WebhookOutcome =
         | "duplicate"
         | "ignored_type"
         | "not_ours"
-        | "superseded_intent";
+        | "superseded_intent"
+        /** Ours by its metadata, but older than the grace period with no record: never will be. */
+        | "never_recorded";
     };
 
 interface Subject {
   readonly paymentIntentId: string;
   readonly facts: (deps: WebhookDeps) => Promise<StripeFact[]>;
-  /** The PaymentIntent's metadata when the event carries the PaymentIntent itself. */
+  /** The PaymentIntent's metadata and creation time when the event carries the PaymentIntent itself. */
   readonly metadata?: Readonly<Record<string, string>>;
+  readonly created?: number;
 }
 
 function subjectOf(event: Stripe.Event): Subject | undefined {
@@ -67,6 +70,7 @@ function subjectOf(event: Stripe.Event): Subject | undefined {
       return {
         paymentIntentId: pi.id,
         metadata: pi.metadata,
+        created: pi.created,
         facts: async () => [fact],
       };
     }
@@ -139,18 +143,40 @@ export async function handleStripeEvent(
 }
 
 /**
- * No record for this PaymentIntent. Ours (metadata.payment_id) and still the order's payment:
- * not recorded yet, so fail for a retry. Ours but the order went to another payment: a request
- * that lost the race (its PaymentIntent was canceled), ignore. Not ours: ignore.
+ * How long a PaymentIntent of ours may go without its record before its events stop asking for
+ * a retry. A create writes its record within the request (at most its 20 s timeout), so anything
+ * older was made by something else on the same Stripe account (another stage, a script) or by a
+ * create that died before writing: no retry will ever find it.
+ */
+export const UNRECORDED_GRACE_SECONDS = 600;
+
+/**
+ * No record for this PaymentIntent. Ours (metadata.payment_id), still the order's payment and
+ * created moments ago: not recorded yet, so fail for a retry. Older than the grace period, or a
+ * PaymentIntent Stripe does not know: never ours to record, so acknowledged. Ours but the order
+ * went to another payment: a request that lost the race (canceled), ignore. Not ours: ignore.
  */
 async function unknownIntent(deps: WebhookDeps, subject: Subject): Promise<WebhookOutcome> {
-  const metadata =
-    subject.metadata ?? (await deps.provider.retrieveIntent(subject.paymentIntentId)).metadata;
+  let metadata = subject.metadata;
+  let created = subject.created;
+  if (metadata === undefined || created === undefined) {
+    try {
+      const snapshot = await deps.provider.retrieveIntent(subject.paymentIntentId);
+      metadata = snapshot.metadata;
+      created = snapshot.created;
+    } catch (error) {
+      // Stripe does not know it (deleted, another account's test object): nothing to wait for.
+      if (error instanceof ProviderRejectedError) return { result: "not_ours" };
+      throw error;
+    }
+  }
   const paymentId = metadata.payment_id;
   const orderId = metadata.order_id;
   if (paymentId === undefined || orderId === undefined) return { result: "not_ours" };
   const holder = await deps.repository.paymentIdForOrder(orderId);
   if (holder !== undefined && holder !== paymentId) return { result: "superseded_intent" };
+  const age = Date.parse(deps.clock.now()) / 1000 - created;
+  if (age > UNRECORDED_GRACE_SECONDS) return { result: "never_recorded" };
   throw new PaymentNotRecordedYetError(
     `PaymentIntent ${subject.paymentIntentId} belongs to payment ${paymentId}, which is not recorded yet.`,
   );

@@ -198,6 +198,53 @@ describe("PaymentIntents without a record", () => {
     expect(res.headers.get("retry-after")).not.toBeNull();
   });
 
+  it("acknowledges a PaymentIntent with our metadata that is too old to be recorded still", async () => {
+    const pending = await stack.stripe.paymentIntents.create({
+      amount: 1_000,
+      currency: "usd",
+      metadata: {
+        payment_id: "pay_0000000000000000000000000b",
+        order_id: uniqueId("order"),
+        customer_id: "alice",
+      },
+    });
+    await stack.stripe.paymentIntents.confirm(pending.id, { payment_method: "pm_card_visa" });
+    const event = JSON.parse(
+      JSON.stringify(await simulatorEvent(pending.id, "payment_intent.succeeded")),
+    ) as { data: { object: { created: number } } };
+    // Made an hour ago (another stage, a script, a create that died): no retry will find it.
+    event.data.object.created -= 3_600;
+    const payload = JSON.stringify(event);
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: true });
+  });
+
+  it("acknowledges a charge event whose PaymentIntent Stripe does not know", async () => {
+    const payload = JSON.stringify({
+      id: `evt_${uniqueId("ghost")}`,
+      object: "event",
+      type: "charge.succeeded",
+      created: Math.floor(Date.now() / 1000),
+      data: {
+        object: {
+          id: `ch_${uniqueId("ghost")}`,
+          object: "charge",
+          status: "succeeded",
+          captured: true,
+          amount_captured: 1_000,
+          failure_code: null,
+          failure_message: null,
+          outcome: null,
+          payment_intent: "pi_nobodyknowsthisone",
+        },
+      },
+    });
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: true });
+  });
+
   it("ignores the PaymentIntent of a request that lost its order to another payment", async () => {
     const { id } = await createPayment();
     const winner = await stack.repository.get(id);
