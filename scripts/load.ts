@@ -15,6 +15,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -30,6 +31,8 @@ const HELP = `npm run load [-- options]
   --seconds N       how long to drive the service (default 30)
   --payments N      stop after N payments instead (whichever comes first)
   --concurrency N   customers at once (default 8)
+  --window N        report create latency and the local DynamoDB's memory per N payments
+                    (default 1000; a soak: --payments 5000 --seconds 7200)
   --help            this text
 Starts npm start (on free ports) and a local Kafka broker itself; exits 1 if an invariant fails.`;
 
@@ -39,6 +42,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "30" },
     payments: { type: "string" },
     concurrency: { type: "string", default: "8" },
+    window: { type: "string", default: "1000" },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -59,6 +63,23 @@ const positive = (name: string, value: string | undefined): number | undefined =
 const SECONDS = positive("seconds", args.seconds) ?? 30;
 const MAX_PAYMENTS = positive("payments", args.payments) ?? Number.POSITIVE_INFINITY;
 const CONCURRENCY = positive("concurrency", args.concurrency) ?? 8;
+const WINDOW = positive("window", args.window) ?? 1000;
+
+/** Resident memory of the local moto server serving `port`, in MB (Linux /proc), if found. */
+function motoRssMb(port: string | undefined): number | undefined {
+  if (port === undefined) return undefined;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (!cmd.some((c) => c.endsWith("moto_server.py")) || !cmd.includes(port)) continue;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return rss === null ? undefined : Number(rss[1]) / 1024;
+    } catch {
+      // the process went away, or is not ours to read
+    }
+  }
+  return undefined;
+}
 
 // ---- measurement
 
@@ -113,7 +134,9 @@ const quantile = (sorted: readonly number[], q: number): number =>
 
 // ---- the service
 
-function startService(env: Record<string, string>): Promise<{ stop: () => Promise<void> }> {
+function startService(
+  env: Record<string, string>,
+): Promise<{ stop: () => Promise<void>; motoPort: string | undefined }> {
   const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "local/start.ts"], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "WARN", ...env },
@@ -125,7 +148,11 @@ function startService(env: Record<string, string>): Promise<{ stop: () => Promis
       createInterface({ input: stream }).on("line", (line) => {
         lines.push(line);
         if (line.includes("payment-service on http")) {
+          const moto = lines
+            .map((l) => /DynamoDB \(moto, local\) on http:\/\/127\.0\.0\.1:(\d+)/.exec(l))
+            .find((m) => m !== null);
           resolve({
+            motoPort: moto?.[1],
             stop: () =>
               new Promise<void>((done) => {
                 child.once("exit", () => done());
@@ -185,6 +212,8 @@ async function main(): Promise<number> {
     let duplicatesAgreed = 0;
     let duplicatesTried = 0;
     let refundRaces = 0;
+    const windowCreates: number[] = [];
+    const windows: { upTo: number; createP50: number; motoMb: number | undefined }[] = [];
     const deadline = Date.now() + SECONDS * 1000;
     const started = performance.now();
 
@@ -217,6 +246,15 @@ async function main(): Promise<number> {
         }
         const id = String(first.body.id);
         made.push({ id, orderId, amount });
+        windowCreates.push(latencies.get("POST /intents")?.at(-1) ?? Number.NaN);
+        if (made.length % WINDOW === 0) {
+          const sorted = windowCreates.splice(0).sort((a, b) => a - b);
+          windows.push({
+            upTo: made.length,
+            createP50: quantile(sorted, 0.5),
+            motoMb: motoRssMb(service.motoPort),
+          });
+        }
         await call(base, "GET /payments/{id}", "GET", `/api/payments/${id}`, { token });
         await stripe.paymentIntents.confirm(String(first.body.stripePaymentIntentId), {
           payment_method: "pm_card_visa",
@@ -344,6 +382,22 @@ async function main(): Promise<number> {
         .join(" ");
       console.log(
         `| ${route} | ${list.length} | ${quantile(sorted, 0.5).toFixed(1)} | ${quantile(sorted, 0.99).toFixed(1)} | ${(sorted.at(-1) ?? 0).toFixed(1)} | ${answers} |`,
+      );
+    }
+    if (windowCreates.length > 0) {
+      const sorted = windowCreates.splice(0).sort((a, b) => a - b);
+      windows.push({
+        upTo: made.length,
+        createP50: quantile(sorted, 0.5),
+        motoMb: motoRssMb(service.motoPort),
+      });
+    }
+    console.log(
+      `\nper ${WINDOW} payments:\n| payments | create p50 ms | local DynamoDB (moto) RSS MB |\n| ---: | ---: | ---: |`,
+    );
+    for (const w of windows) {
+      console.log(
+        `| ${w.upTo} | ${w.createP50.toFixed(1)} | ${w.motoMb === undefined ? "?" : w.motoMb.toFixed(0)} |`,
       );
     }
     console.log("\ninvariants:");
