@@ -249,11 +249,16 @@ async function main(): Promise<number> {
         windowCreates.push(latencies.get("POST /intents")?.at(-1) ?? Number.NaN);
         if (made.length % WINDOW === 0) {
           const sorted = windowCreates.splice(0).sort((a, b) => a - b);
-          windows.push({
+          const w = {
             upTo: made.length,
             createP50: quantile(sorted, 0.5),
             motoMb: motoRssMb(service.motoPort),
-          });
+          };
+          windows.push(w);
+          // Progress on stderr, so a long soak shows its trend while it runs.
+          console.error(
+            `load: ${w.upTo} payments after ${((performance.now() - started) / 1000).toFixed(0)} s, create p50 ${w.createP50.toFixed(1)} ms, moto ${w.motoMb?.toFixed(0) ?? "?"} MB`,
+          );
         }
         await call(base, "GET /payments/{id}", "GET", `/api/payments/${id}`, { token });
         await stripe.paymentIntents.confirm(String(first.body.stripePaymentIntentId), {
@@ -398,6 +403,14 @@ async function main(): Promise<number> {
     for (const w of windows) {
       console.log(
         `| ${w.upTo} | ${w.createP50.toFixed(1)} | ${w.motoMb === undefined ? "?" : w.motoMb.toFixed(0)} |`,
+      );
+    }
+    const first = windows[0];
+    const last = windows.at(-1);
+    if (first !== undefined && last !== undefined && windows.length > 1) {
+      const peak = Math.max(...windows.map((w) => w.motoMb ?? 0));
+      console.log(
+        `\nsoak: create p50 ${first.createP50.toFixed(1)} ms in the first ${WINDOW}, ${last.createP50.toFixed(1)} ms in the last (${(last.createP50 / first.createP50).toFixed(2)}x); moto peak ${peak.toFixed(0)} MB`,
       );
     }
     console.log("\ninvariants:");
