@@ -201,7 +201,9 @@ export function json(
 ): HttpResult {
   return {
     statusCode,
-    headers: { "content-type": "application/json", ...headers },
+    // Payment data is never for a cache (the console's CloudFront keys on the token, and
+    // forwards it, but must still not keep an answer).
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
     body: JSON.stringify(body),
   };
 }

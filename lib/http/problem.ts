@@ -112,6 +112,7 @@ export function problem(
     statusCode: spec.status,
     headers: {
       "content-type": "application/problem+json",
+      "cache-control": "no-store",
       ...(spec.retryAfterSeconds === undefined
         ? {}
         : { "retry-after": String(spec.retryAfterSeconds) }),
