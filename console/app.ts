@@ -1,8 +1,20 @@
 /**
  * The support console: plain TypeScript on the DOM (no framework: a few views, and the bundle
- * stays a few KB), talking only to the API of its own origin. The token is kept in this module's
- * memory, never in a URL or in storage another script could read; reloading the page signs out.
+ * stays a few KB), talking only to the API of its own origin. It signs in as `config.json` beside
+ * the page says: locally with a token for a chosen subject from the local key (npm start), or
+ * deployed with the stage's OpenID Connect issuer (authorization code with PKCE, console/oidc.ts).
+ * The token is kept in this module's memory, never in a URL or in storage another script could
+ * read; reloading the page signs in again.
  */
+import {
+  beginSignIn,
+  type ConsoleConfig,
+  completeSignIn,
+  isCallback,
+  type OidcSettings,
+  parseConsoleConfig,
+  withoutCallback,
+} from "./oidc.js";
 
 type Json = Record<string, unknown>;
 
@@ -13,6 +25,7 @@ interface Session {
 }
 
 let session: Session | undefined;
+let config: ConsoleConfig = { mode: "local" };
 
 const main = () => byId("main");
 
@@ -63,6 +76,11 @@ async function api(method: string, path: string, body?: unknown, key?: string): 
   });
   const parsed: unknown = await res.json().catch(() => ({}));
   const json: Json = typeof parsed === "object" && parsed !== null ? (parsed as Json) : {};
+  if (res.status === 401) {
+    // The token expired (or was refused): forget it and ask for a sign-in again.
+    signOut("Your session has ended: sign in again.");
+    throw new ApiError(401, "unauthorized", "Your session has ended: sign in again.");
+  }
   if (!res.ok) {
     throw new ApiError(
       res.status,
@@ -108,7 +126,58 @@ export function toMinor(major: string, currency: string): number | undefined {
 
 // ---- views
 
+/** The sign-in view of the configured mode. */
 function signInView(): void {
+  if (config.mode === "oidc") oidcSignInView(config);
+  else localSignInView();
+}
+
+function signOut(message?: string): void {
+  session = undefined;
+  signInView();
+  banner(message);
+}
+
+/** Where the issuer sends the browser back: the console's own page. */
+const redirectUri = () => new URL("/console/", location.href).toString();
+
+function oidcSignInView(settings: OidcSettings): void {
+  byId("nav").replaceChildren();
+  const button = h("button", { type: "button", class: "primary" }, "Sign in");
+  button.addEventListener("click", () => {
+    void guarded(async () => {
+      location.assign(await beginSignIn(settings, redirectUri(), sessionStorage));
+    });
+  });
+  main().replaceChildren(
+    h("h2", {}, "Sign in"),
+    h("p", { class: "muted" }, `Sign in with ${new URL(settings.authorizationEndpoint).host}.`),
+    button,
+  );
+}
+
+/** Back from the issuer: the code leaves the address bar first, then is exchanged once. */
+async function finishOidcSignIn(settings: OidcSettings): Promise<void> {
+  const address = location.href;
+  history.replaceState(null, "", withoutCallback(address));
+  try {
+    const signedIn = await completeSignIn(
+      settings,
+      redirectUri(),
+      address,
+      sessionStorage,
+      (u, i) => fetch(u, i),
+    );
+    session = { token: signedIn.accessToken, sub: signedIn.sub, scopes: new Set(signedIn.scopes) };
+  } catch (error) {
+    signOut(error instanceof Error ? error.message : String(error));
+    return;
+  }
+  navigation();
+  await paymentsView();
+}
+
+function localSignInView(): void {
   byId("nav").replaceChildren();
   const subject = h("input", { name: "subject", required: "", autocomplete: "username" });
   const scopes = h("input", { name: "scopes", value: "payments:admin payments:refund" });
@@ -156,10 +225,13 @@ function navigation(): void {
   payments.addEventListener("click", () => void paymentsView());
   const letters = h("button", { type: "button" }, "Dead letters");
   letters.addEventListener("click", () => void deadLettersView());
+  const out = h("button", { type: "button" }, "Sign out");
+  out.addEventListener("click", () => signOut());
   byId("nav").replaceChildren(
     payments,
     letters,
     h("span", { class: "muted" }, `signed in as ${session?.sub ?? ""}`),
+    out,
   );
 }
 
@@ -558,4 +630,18 @@ async function deadLettersView(): Promise<void> {
   });
 }
 
-signInView();
+async function start(): Promise<void> {
+  try {
+    const res = await fetch("/console/config.json", { cache: "no-store" });
+    config = parseConsoleConfig(await res.json());
+  } catch (error) {
+    banner(
+      `The console's configuration cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return;
+  }
+  if (config.mode === "oidc" && isCallback(location.href)) await finishOidcSignIn(config);
+  else signInView();
+}
+
+void start();

@@ -6,11 +6,10 @@
  */
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { join } from "node:path";
+import { bundleConsole, CONSOLE_DIR, consolePolicy } from "../scripts/console-site.js";
 import { type DevKeys, signToken } from "./auth.js";
 
-const CONSOLE_DIR = fileURLToPath(new URL("../console/", import.meta.url));
 const SUB = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const SCOPE = /^payments:(write|read|refund|admin)$/;
 const TOKEN_SECONDS = 3600;
@@ -18,15 +17,7 @@ const TOKEN_SECONDS = 3600;
 /** The bundled script, built once. */
 let bundle: Promise<string> | undefined;
 export function consoleBundle(): Promise<string> {
-  bundle ??= build({
-    entryPoints: [`${CONSOLE_DIR}app.ts`],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    target: "es2022",
-    write: false,
-    logLevel: "silent",
-  }).then((out) => out.outputFiles[0]?.text ?? "");
+  bundle ??= bundleConsole();
   return bundle;
 }
 
@@ -35,8 +26,7 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
     "content-type": type,
     "cache-control": "no-store",
     // The page runs only its own script and talks only to its own origin.
-    "content-security-policy":
-      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "content-security-policy": `${consolePolicy()}; frame-ancestors 'none'`,
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
   });
@@ -107,8 +97,12 @@ export function consoleSite(keys: DevKeys) {
         res,
         200,
         "text/html; charset=utf-8",
-        await readFile(`${CONSOLE_DIR}index.html`, "utf8"),
+        await readFile(join(CONSOLE_DIR, "index.html"), "utf8"),
       );
+      return true;
+    }
+    if (path === "/console/config.json") {
+      send(res, 200, "application/json", JSON.stringify({ mode: "local" }));
       return true;
     }
     if (path === "/console/app.js") {
@@ -120,10 +114,35 @@ export function consoleSite(keys: DevKeys) {
         res,
         200,
         "text/css; charset=utf-8",
-        await readFile(`${CONSOLE_DIR}console.css`, "utf8"),
+        await readFile(join(CONSOLE_DIR, "console.css"), "utf8"),
       );
       return true;
     }
     return false;
+  };
+}
+
+const TYPES: Record<string, string> = {
+  "index.html": "text/html; charset=utf-8",
+  "app.js": "text/javascript; charset=utf-8",
+  "console.css": "text/css; charset=utf-8",
+  "config.json": "application/json",
+};
+
+/**
+ * The gateway's `extra` hook serving a console built for a stage (npm run build:console) from
+ * `dir` at /console/, as the stage's CloudFront Router serves it beside the API: the files as
+ * written, with no headers of ours (the page carries its own policy), and no local sign-in.
+ */
+export function builtConsoleSite(dir: string) {
+  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
+    if ((req.method ?? "GET").toUpperCase() !== "GET" || !path.startsWith("/console/"))
+      return false;
+    const name = path === "/console/" ? "index.html" : path.slice("/console/".length);
+    const type = TYPES[name];
+    if (type === undefined) return false;
+    res.writeHead(200, { "content-type": type, "cache-control": "no-cache" });
+    res.end(await readFile(join(dir, name)));
+    return true;
   };
 }

@@ -10,7 +10,7 @@ import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { type DevKeys, generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
-import { consoleSite } from "../../local/console.js";
+import { builtConsoleSite, consoleSite } from "../../local/console.js";
 import {
   type DynamoDbFaultProxy,
   startDynamoDbFaultProxy,
@@ -68,6 +68,11 @@ export interface StackOptions {
   readonly dynamoFaults?: boolean;
   /** Every route's Lambda timeout, in place of the route table's (the gateway cuts off at it). */
   readonly timeoutSeconds?: number;
+  /**
+   * Serve at /console/ a console built for a stage (npm run build:console) from this directory,
+   * as the stage's Router does, in place of the local console and its local sign-in.
+   */
+  readonly consoleDir?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -122,7 +127,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ? routes
         : routes.map((r) => ({ ...r, timeoutSeconds: options.timeoutSeconds ?? r.timeoutSeconds })),
     verifyToken: tokenVerifier(keys),
-    extra: consoleSite(keys),
+    extra:
+      options.consoleDir === undefined ? consoleSite(keys) : builtConsoleSite(options.consoleDir),
   });
   simulator.setWebhookUrl(`${gateway.url}/api/webhooks/stripe`);
   const dynamo = new DynamoDBClient({
