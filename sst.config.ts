@@ -26,6 +26,7 @@ export default $config({
     const { createEvents } = await import("./infra/events.js");
     const { createJobs } = await import("./infra/jobs.js");
     const { createAlarms } = await import("./infra/alarms.js");
+    const { createConsole } = await import("./infra/console.js");
 
     const settings = settingsFor($app.stage, undefined, process.env);
     const secrets = createSecrets();
@@ -34,11 +35,14 @@ export default $config({
     const events = createEvents(settings, storage, secrets);
     createJobs(settings, storage, secrets);
     createAlarms({ api, events });
+    const supportConsole = createConsole(settings, api);
 
     return {
       api: api.url,
       paymentsTable: storage.payments.name,
       idempotencyTable: storage.idempotency.name,
+      // Register this as the console client's redirect URI at the issuer.
+      consoleUrl: supportConsole?.url ?? "none (no console client for this stage)",
       orderPlacedMapping:
         settings.kafka === undefined ? "none (no MSK cluster for this stage)" : "enabled",
     };

@@ -3,10 +3,11 @@
  * this file type-checks with the main tsconfig and the infra test reads it directly.
  *
  * Production-like stages (PRODUCTION_STAGES) retain and protect their resources and must have
- * every setting below (JWT issuer, MSK cluster, brokers, subnets, security groups); a missing one
- * stops `sst deploy` with a message naming it. Any other stage is a dev stage: it uses its own
- * entry or `dev`, needs only the JWT settings, and without an MSK cluster it deploys no
- * `order.placed` mapping and the outbox publisher logs events instead of sending them.
+ * every setting below (JWT issuer, MSK cluster, brokers, subnets, security groups, the console's
+ * OIDC client); a missing one stops `sst deploy` with a message naming it. Any other stage is a
+ * dev stage: it uses its own entry or `dev`, needs only the JWT settings; without an MSK cluster
+ * it deploys no `order.placed` mapping and the outbox publisher logs events instead of sending
+ * them, and without a console client it deploys no console.
  */
 
 /** Stages whose data must survive: retain on removal, `sst remove` refused, deletion protection. */
@@ -36,6 +37,25 @@ export interface KafkaSettings {
   readonly pollers: { readonly minimum: number; readonly maximum: number };
 }
 
+/**
+ * The support console's client at the stage's OIDC issuer (the issuer and audience are the JWT
+ * authorizer's): a public client (no secret) with the authorization code flow and PKCE, whose
+ * allowed redirect URI is the `consoleUrl` output.
+ */
+export interface ConsoleSettings {
+  readonly clientId: string;
+  /** The issuer's authorization and token endpoints (https; Cognito's are on its hosted UI domain). */
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  /** Scopes to ask for, space-separated; must include `openid`. */
+  readonly scopes: string;
+  /** Send `audience=` on the authorization request (Auth0 needs it). */
+  readonly sendAudience: boolean;
+}
+
+/** What the console asks for unless a stage says otherwise. */
+export const CONSOLE_SCOPES = "openid payments:read payments:refund payments:admin";
+
 export interface ApiThrottling {
   /** Steady-state requests per second for the whole API. */
   readonly rateLimit: number;
@@ -49,6 +69,8 @@ export type LogRetention = "1 week" | "1 month" | "3 months" | "6 months" | "1 y
 export interface StageEntry {
   readonly jwt?: Partial<JwtSettings>;
   readonly kafka?: Partial<KafkaSettings>;
+  /** The support console; required on production-like stages, optional elsewhere. */
+  readonly console?: Partial<ConsoleSettings>;
   readonly throttling?: ApiThrottling;
   readonly logRetention?: LogRetention;
   /** X-Ray tracing with Powertools Tracer (lib/tracing.ts); default: on for production-like stages. */
@@ -62,6 +84,8 @@ export interface StageSettings {
   readonly jwt: JwtSettings;
   /** Absent on a dev stage without a cluster: no `order.placed` mapping, events are logged. */
   readonly kafka: KafkaSettings | undefined;
+  /** Absent on a dev stage without a console client: no console deployed. */
+  readonly console: ConsoleSettings | undefined;
   readonly throttling: ApiThrottling;
   readonly logRetention: LogRetention;
   readonly tracing: boolean;
@@ -128,15 +152,39 @@ function checkKafka(kafka: Partial<KafkaSettings> | undefined): KafkaSettings | 
     .map(([name]) => `kafka.${name}`);
 }
 
+/** The console settings, or the names of those missing. */
+function checkConsole(value: Partial<ConsoleSettings> | undefined): ConsoleSettings | string[] {
+  const { clientId, authorizationEndpoint, tokenEndpoint } = value ?? {};
+  const https = (url: string | undefined) => url?.startsWith("https://") === true;
+  if (clientId && https(authorizationEndpoint) && https(tokenEndpoint)) {
+    const scopes = value?.scopes ?? CONSOLE_SCOPES;
+    if (!scopes.split(/\s+/).includes("openid")) return ["console.scopes (with openid)"];
+    return {
+      clientId,
+      authorizationEndpoint: authorizationEndpoint ?? "",
+      tokenEndpoint: tokenEndpoint ?? "",
+      scopes,
+      sendAudience: value?.sendAudience ?? false,
+    };
+  }
+  return [
+    ...(clientId ? [] : ["console.clientId"]),
+    ...(https(authorizationEndpoint) ? [] : ["console.authorizationEndpoint (https)"]),
+    ...(https(tokenEndpoint) ? [] : ["console.tokenEndpoint (https)"]),
+  ];
+}
+
 /**
  * The checked settings of `stage`. Throws StageSettingsError naming every missing setting: for a
  * production-like stage all of them, for a dev stage the JWT ones (and the Kafka ones only once
- * a cluster ARN is given, since a half-configured cluster is a mistake, not "no MSK").
+ * a cluster ARN is given, since a half-configured cluster is a mistake, not "no MSK"; the console
+ * ones likewise once a console client id is given).
  */
 /**
  * Values given at deploy time in the environment override the stage's entry, so an account's
  * issuer and cluster need not be committed: JWT_ISSUER, JWT_AUDIENCES (comma-separated),
- * MSK_CLUSTER_ARN, MSK_BOOTSTRAP_BROKERS, MSK_SUBNETS and MSK_SECURITY_GROUPS (comma-separated).
+ * MSK_CLUSTER_ARN, MSK_BOOTSTRAP_BROKERS, MSK_SUBNETS and MSK_SECURITY_GROUPS (comma-separated),
+ * CONSOLE_CLIENT_ID, CONSOLE_AUTHORIZATION_ENDPOINT, CONSOLE_TOKEN_ENDPOINT and CONSOLE_SCOPES.
  */
 export function withDeployEnvironment(
   entry: StageEntry | undefined,
@@ -165,12 +213,27 @@ export function withDeployEnvironment(
       ? {}
       : { securityGroups: list(env.MSK_SECURITY_GROUPS) }),
   };
-  const touched = Object.keys(jwt).length > 0 || Object.keys(kafka).length > 0;
+  const consoleEntry = {
+    ...entry?.console,
+    ...(env.CONSOLE_CLIENT_ID === undefined ? {} : { clientId: env.CONSOLE_CLIENT_ID }),
+    ...(env.CONSOLE_AUTHORIZATION_ENDPOINT === undefined
+      ? {}
+      : { authorizationEndpoint: env.CONSOLE_AUTHORIZATION_ENDPOINT }),
+    ...(env.CONSOLE_TOKEN_ENDPOINT === undefined
+      ? {}
+      : { tokenEndpoint: env.CONSOLE_TOKEN_ENDPOINT }),
+    ...(env.CONSOLE_SCOPES === undefined ? {} : { scopes: env.CONSOLE_SCOPES }),
+  };
+  const touched =
+    Object.keys(jwt).length > 0 ||
+    Object.keys(kafka).length > 0 ||
+    Object.keys(consoleEntry).length > 0;
   if (entry === undefined && !touched) return undefined;
   return {
     ...entry,
     ...(Object.keys(jwt).length === 0 ? {} : { jwt }),
     ...(Object.keys(kafka).length === 0 ? {} : { kafka }),
+    ...(Object.keys(consoleEntry).length === 0 ? {} : { console: consoleEntry }),
   };
 }
 
@@ -191,8 +254,10 @@ export function settingsFor(
   const jwt = checkJwt(entry.jwt);
   const wantsKafka = production || entry.kafka?.clusterArn !== undefined;
   const kafka = wantsKafka ? checkKafka(entry.kafka) : undefined;
-  if (Array.isArray(jwt) || Array.isArray(kafka)) {
-    const missing = [...(Array.isArray(jwt) ? jwt : []), ...(Array.isArray(kafka) ? kafka : [])];
+  const wantsConsole = production || entry.console?.clientId !== undefined;
+  const consoleSettings = wantsConsole ? checkConsole(entry.console) : undefined;
+  if (Array.isArray(jwt) || Array.isArray(kafka) || Array.isArray(consoleSettings)) {
+    const missing = [jwt, kafka, consoleSettings].flatMap((v) => (Array.isArray(v) ? v : []));
     const kind = production ? "production-like stage" : "stage";
     throw new StageSettingsError(`${kind} "${stage}" needs ${missing.join(", ")} in ${where}`);
   }
@@ -201,6 +266,7 @@ export function settingsFor(
     production,
     jwt,
     kafka,
+    console: consoleSettings,
     throttling: entry.throttling ?? DEV_THROTTLING,
     logRetention: entry.logRetention ?? (production ? "1 year" : "1 week"),
     tracing: entry.tracing ?? production,
@@ -290,3 +356,6 @@ export function handlerPath(name: string): string {
 export function baseEnvironment(settings: Pick<StageSettings, "tracing">): Record<string, string> {
   return { POWERTOOLS_TRACE_ENABLED: settings.tracing ? "true" : "false" };
 }
+
+/** Where the deploy writes the stage's console before StaticSite uploads it (under dist/). */
+export const CONSOLE_BUILD_DIR = "dist/console-site";

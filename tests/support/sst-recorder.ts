@@ -208,6 +208,27 @@ function fakes(recorder: Recorder) {
     }
   }
 
+  class Router extends FakeResource {
+    constructor(name: string, args?: unknown, opts?: unknown) {
+      super("sst.aws.Router", name, args, opts);
+    }
+    get url() {
+      return this.out("url");
+    }
+    route(...args: unknown[]) {
+      this.called("route", args);
+    }
+  }
+
+  class StaticSite extends FakeResource {
+    constructor(name: string, args?: unknown, opts?: unknown) {
+      super("sst.aws.StaticSite", name, args, opts);
+    }
+    get url() {
+      return this.out("url");
+    }
+  }
+
   class CronV2 extends FakeResource {
     constructor(name: string, args: unknown, opts?: unknown) {
       super("sst.aws.CronV2", name, args, opts);
@@ -235,6 +256,8 @@ function fakes(recorder: Recorder) {
         Queue,
         SnsTopic,
         CronV2,
+        Router,
+        StaticSite,
       }),
     }),
     aws: strictNamespace("aws", {

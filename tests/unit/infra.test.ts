@@ -4,7 +4,9 @@
  * app declares: the routes and their auth, the handlers they name, the tables, the outbox stream
  * subscription, the MSK mapping, the jobs, the alarms and the per-stage protection.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +47,12 @@ const TEST_KAFKA: KafkaSettings = {
   pollers: { minimum: 1, maximum: 2 },
 };
 
+const TEST_CONSOLE = {
+  clientId: "console-client",
+  authorizationEndpoint: "https://login.issuer.test/oauth2/authorize",
+  tokenEndpoint: "https://login.issuer.test/oauth2/token",
+};
+
 /** Evaluates the app for `stage` with `entries` added to infra/functions.ts `stages`. */
 async function evaluateWith(
   stage: string,
@@ -68,7 +76,12 @@ beforeAll(async () => {
   dev = await evaluateWith("alice", { dev: { ...stages.dev, jwt: TEST_JWT } });
   msk = await evaluateWith("msk-test", { "msk-test": { jwt: TEST_JWT, kafka: TEST_KAFKA } });
   production = await evaluateWith("production", {
-    production: { ...stages.production, jwt: TEST_JWT, kafka: { ...TEST_KAFKA, topicPrefix: "" } },
+    production: {
+      ...stages.production,
+      jwt: TEST_JWT,
+      kafka: { ...TEST_KAFKA, topicPrefix: "" },
+      console: TEST_CONSOLE,
+    },
   });
 });
 
@@ -176,7 +189,7 @@ describe("stage settings", () => {
     await expect(
       evaluateWith("production", { production: { jwt: { audiences: ["payment-service"] } } }),
     ).rejects.toThrow(
-      'production-like stage "production" needs jwt.issuer, kafka.clusterArn, kafka.bootstrapBrokers, kafka.subnets, kafka.securityGroups, kafka.topicPrefix, kafka.pollers in infra/functions.ts stages.production',
+      'production-like stage "production" needs jwt.issuer, kafka.clusterArn, kafka.bootstrapBrokers, kafka.subnets, kafka.securityGroups, kafka.topicPrefix, kafka.pollers, console.clientId, console.authorizationEndpoint (https), console.tokenEndpoint (https) in infra/functions.ts stages.production',
     );
     expect(() => settingsFor("staging", {})).toThrow(/stage "staging" has no settings/);
   });
@@ -208,8 +221,18 @@ describe("stage settings", () => {
         MSK_BOOTSTRAP_BROKERS: "b-1.example:9098,b-2.example:9098",
         MSK_SUBNETS: "subnet-1, subnet-2",
         MSK_SECURITY_GROUPS: "sg-1",
+        CONSOLE_CLIENT_ID: "from-env",
+        CONSOLE_AUTHORIZATION_ENDPOINT: "https://login.example.com/authorize",
+        CONSOLE_TOKEN_ENDPOINT: "https://login.example.com/token",
       },
     );
+    expect(settings.console).toEqual({
+      clientId: "from-env",
+      authorizationEndpoint: "https://login.example.com/authorize",
+      tokenEndpoint: "https://login.example.com/token",
+      scopes: "openid payments:read payments:refund payments:admin",
+      sendAudience: false,
+    });
     expect(settings.jwt).toEqual({
       issuer: "https://login.example.com/",
       audiences: ["payment-service"],
@@ -451,6 +474,113 @@ describe("order.placed consumer", () => {
     const arns = kafkaResourceArns(TEST_KAFKA.clusterArn);
     expect(permissionsFor(args, "kafka-cluster:ReadData")).toEqual([arns.topics]);
     expect(permissionsFor(args, "kafka-cluster:AlterGroup")).toEqual([arns.groups]);
+  });
+});
+
+describe("support console", () => {
+  it("a dev stage without a console client deploys none", () => {
+    expect(resourcesOf(dev, "sst.aws.Router")).toEqual([]);
+    expect(resourcesOf(dev, "sst.aws.StaticSite")).toEqual([]);
+    expect(String(at(dev.outputs, "consoleUrl"))).toMatch(/^none/);
+    expect(() =>
+      settingsFor("bob", { bob: { jwt: TEST_JWT, console: { clientId: "c" } } }),
+    ).toThrow(/needs console\.authorizationEndpoint \(https\), console\.tokenEndpoint \(https\)/);
+    expect(() =>
+      settingsFor("bob", {
+        bob: {
+          jwt: TEST_JWT,
+          console: { ...TEST_CONSOLE, tokenEndpoint: "http://login.issuer.test/token" },
+        },
+      }),
+    ).toThrow(/console\.tokenEndpoint \(https\)/);
+    expect(() =>
+      settingsFor("bob", { bob: { jwt: TEST_JWT, console: { ...TEST_CONSOLE, scopes: "x" } } }),
+    ).toThrow(/console\.scopes \(with openid\)/);
+  });
+
+  it("serves the site at /console and the API at /api from one Router, keyed (and forwarded) on Authorization", () => {
+    const router = resource(production, "sst.aws.Router", "Console");
+    expect(callsOf(router, "route").map((c) => c.args)).toEqual([["/api", "Api.url"]]);
+    const transform = at(router.args, "transform", "cachePolicy");
+    if (typeof transform !== "function") throw new Error("no cache policy transform");
+    const policy: Record<string, unknown> = {
+      parametersInCacheKeyAndForwardedToOrigin: { headersConfig: { headerBehavior: "none" } },
+      defaultTtl: 86400,
+    };
+    transform(policy, {}, "ConsoleCachePolicy");
+    expect(at(policy, "parametersInCacheKeyAndForwardedToOrigin", "headersConfig")).toEqual({
+      headerBehavior: "whitelist",
+      headers: { items: ["Authorization"] },
+    });
+    expect(policy.defaultTtl).toBe(0);
+    expect(at(production.outputs, "consoleUrl")).toBe("Console.url/console/");
+  });
+
+  it("builds the site with the authorizer's issuer and audience and the console client", () => {
+    const site = resource(production, "sst.aws.StaticSite", "ConsoleSite");
+    expect(at(site.args, "router", "path")).toBe("/console");
+    expect(at(site.args, "router", "instance", "record", "name")).toBe("Console");
+    expect(at(site.args, "environment")).toEqual({
+      CONSOLE_OIDC_ISSUER: TEST_JWT.issuer,
+      CONSOLE_OIDC_AUDIENCE: "payment-service",
+      CONSOLE_OIDC_CLIENT_ID: TEST_CONSOLE.clientId,
+      CONSOLE_OIDC_SCOPES: "openid payments:read payments:refund payments:admin",
+      CONSOLE_OIDC_AUTHORIZATION_ENDPOINT: TEST_CONSOLE.authorizationEndpoint,
+      CONSOLE_OIDC_TOKEN_ENDPOINT: TEST_CONSOLE.tokenEndpoint,
+      CONSOLE_OIDC_SEND_AUDIENCE: "false",
+    });
+    expect(at(site.args, "assets", "fileOptions")).toEqual([
+      { files: "**", cacheControl: "no-cache" },
+    ]);
+    expect(at(site.args, "build", "command")).toBe(
+      "npm run build:console -- --out dist/console-site",
+    );
+    expect(at(site.args, "build", "output")).toBe("dist/console-site");
+  });
+
+  it("the build SST runs, with the environment it passes, writes the page, script and config", () => {
+    const site = resource(production, "sst.aws.StaticSite", "ConsoleSite");
+    const environment = at(site.args, "environment");
+    if (!isRecord(environment)) throw new Error("no environment");
+    const out = mkdtempSync(join(tmpdir(), "console-site-"));
+    const run = (env: Record<string, unknown>) =>
+      spawnSync("npm", ["run", "--silent", "build:console", "--", "--out", out], {
+        cwd: root,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+        },
+      });
+    const built = run(environment);
+    expect(built.stderr).toBe("");
+    expect(built.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8"))).toEqual({
+      mode: "oidc",
+      issuer: TEST_JWT.issuer,
+      clientId: TEST_CONSOLE.clientId,
+      audience: "payment-service",
+      scopes: "openid payments:read payments:refund payments:admin",
+      authorizationEndpoint: TEST_CONSOLE.authorizationEndpoint,
+      tokenEndpoint: TEST_CONSOLE.tokenEndpoint,
+      sendAudience: false,
+    });
+    const page = readFileSync(join(out, "index.html"), "utf8");
+    expect(page).toContain("connect-src 'self' https://login.issuer.test;");
+    expect(readFileSync(join(out, "app.js"), "utf8").length).toBeGreaterThan(1000);
+    const { CONSOLE_OIDC_CLIENT_ID: _, ...withoutClient } = environment;
+    const refused = spawnSync("npm", ["run", "--silent", "build:console", "--", "--out", out], {
+      cwd: root,
+      encoding: "utf8",
+      env: {
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith("CONSOLE_")),
+        ),
+        ...Object.fromEntries(Object.entries(withoutClient).map(([k, v]) => [k, String(v)])),
+      },
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("missing CONSOLE_OIDC_CLIENT_ID");
   });
 });
 
