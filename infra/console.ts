@@ -18,6 +18,12 @@ export function createConsole(settings: StageSettings, api: sst.aws.ApiGatewayV2
   const client = settings.console;
   if (client === undefined) return undefined;
 
+  // The audience the console checks its token against: Cognito's access tokens name the client
+  // (client_id) instead of an audience, so when the console's client is one of the authorizer's
+  // audiences, that is the one its tokens carry; otherwise the API's first audience.
+  const audiences = settings.jwt.audiences;
+  const audience = audiences.includes(client.clientId) ? client.clientId : (audiences[0] ?? "");
+
   const router = new sst.aws.Router("Console", {
     transform: {
       cachePolicy: (args) => {
@@ -47,7 +53,7 @@ export function createConsole(settings: StageSettings, api: sst.aws.ApiGatewayV2
     },
     environment: {
       CONSOLE_OIDC_ISSUER: settings.jwt.issuer,
-      CONSOLE_OIDC_AUDIENCE: settings.jwt.audiences[0] ?? "",
+      CONSOLE_OIDC_AUDIENCE: audience,
       CONSOLE_OIDC_CLIENT_ID: client.clientId,
       CONSOLE_OIDC_SCOPES: client.scopes,
       CONSOLE_OIDC_AUTHORIZATION_ENDPOINT: client.authorizationEndpoint,

@@ -538,6 +538,19 @@ describe("support console", () => {
     expect(at(site.args, "build", "output")).toBe("dist/console-site");
   });
 
+  it("with Cognito (the console's client among the audiences), checks tokens for that client", async () => {
+    const cognito = await evaluateWith("production", {
+      production: {
+        ...stages.production,
+        jwt: { ...TEST_JWT, audiences: ["payment-service", TEST_CONSOLE.clientId] },
+        kafka: { ...TEST_KAFKA, topicPrefix: "" },
+        console: TEST_CONSOLE,
+      },
+    });
+    const site = resource(cognito, "sst.aws.StaticSite", "ConsoleSite");
+    expect(at(site.args, "environment", "CONSOLE_OIDC_AUDIENCE")).toBe(TEST_CONSOLE.clientId);
+  });
+
   it("the build SST runs, with the environment it passes, writes the page, script and config", () => {
     const site = resource(production, "sst.aws.StaticSite", "ConsoleSite");
     const environment = at(site.args, "environment");
