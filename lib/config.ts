@@ -26,12 +26,20 @@ export const storageSettings = z.object({
 export const stripeSettings = z.object({
   STRIPE_SECRET_KEY: z.string().check(
     z.regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
-      error: "must be a Stripe secret key (sk_test_..., sk_live_...)",
+      error:
+        "must be a Stripe secret or restricted key (sk_test_..., sk_live_..., rk_test_..., rk_live_...)",
     }),
   ),
-  /** The webhook endpoint's signing secret (only the webhook function needs it). */
+  /**
+   * The webhook endpoint's signing secret (only the webhook function needs it); while a secret
+   * is rolled, the new and the old, comma-separated (at most 3).
+   */
   STRIPE_WEBHOOK_SECRET: z.optional(
-    z.string().check(z.regex(/^whsec_\w+$/, { error: "must look like whsec_..." })),
+    z.string().check(
+      z.regex(/^\s*whsec_\w+\s*(,\s*whsec_\w+\s*){0,2}$/, {
+        error: "must look like whsec_... (or whsec_new,whsec_old while a secret is rolled)",
+      }),
+    ),
   ),
   /** Base URL of a Stripe-compatible API (the local simulator); unset means api.stripe.com. */
   STRIPE_API_BASE: z.optional(z.url()),

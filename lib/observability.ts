@@ -110,6 +110,7 @@ export const METRICS = {
   webhookDuplicate: "WebhookDuplicate",
   webhookIgnored: "WebhookIgnored",
   webhookUnreadable: "WebhookUnreadableEvent",
+  webhookOtherApiVersion: "WebhookOtherApiVersion",
   webhookRetryRequested: "WebhookRetryRequested",
   paymentCreated: "PaymentCreated",
   idempotentReplay: "IdempotentReplay",

@@ -8,6 +8,15 @@ import { isRefundStatus } from "../domain/refunds.js";
 import * as z from "../zod.js";
 
 /**
+ * The Stripe API version this service speaks, pinned: the client sends it on every request, and
+ * the types of the `stripe` package it is built with describe it (a package upgrade that moves
+ * the version does not type-check until this line moves too). Webhook events carry the version
+ * of their endpoint; one from another version is read if it has what we read, counted and
+ * logged either way (README, "Stripe API version").
+ */
+export const STRIPE_API_VERSION: Stripe.LatestApiVersion = "2026-10-28.endive";
+
+/**
  * A Stripe object (signed webhook or API answer) without the fields this service reads, or with
  * one of the wrong type. Nothing is written from it; the webhook answers 400 `invalid_event`.
  */
@@ -58,6 +67,7 @@ const eventShape = z.object({
   id: text,
   type: text,
   created: z.int(),
+  api_version: maybe(text),
   data: z.object({ object: z.record(text, z.unknown()) }),
 });
 
@@ -71,8 +81,8 @@ function check(schema: z.ZodMiniType, value: unknown, what: string): void {
   );
 }
 
-/** A verified webhook body: an event envelope with an object. */
-export function checkEvent(event: unknown): void {
+/** A verified webhook body: an event envelope with an object (each object is checked as read). */
+export function checkEvent(event: unknown): asserts event is Stripe.Event {
   check(eventShape, event, "event");
 }
 

@@ -23,7 +23,12 @@ import type {
   ProviderRefund,
 } from "../ports.js";
 import { timeLeftMs } from "../runtime/deadline.js";
-import { intentFact, refundFact, UnreadableStripeObjectError } from "./stripe-facts.js";
+import {
+  intentFact,
+  refundFact,
+  STRIPE_API_VERSION,
+  UnreadableStripeObjectError,
+} from "./stripe-facts.js";
 
 /** Stripe's clock is in seconds; facts fetched now carry the current second. */
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -41,6 +46,7 @@ export interface StripeClientOptions {
 export function createStripeClient(options: StripeClientOptions): Stripe {
   const base = options.apiBase === undefined ? undefined : new URL(options.apiBase);
   const stripe = new Stripe(options.secretKey, {
+    apiVersion: STRIPE_API_VERSION,
     maxNetworkRetries: options.maxNetworkRetries ?? 2,
     timeout: options.timeoutMs ?? 8000,
     appInfo: { name: "payment-service" },

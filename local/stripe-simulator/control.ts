@@ -15,6 +15,7 @@ export interface ControlDeps {
   setWebhookBehaviour(behaviour: WebhookBehaviour): unknown;
   webhookState(): unknown;
   setWebhookUrl(url: string | undefined): void;
+  setWebhookSecrets(secrets: readonly string[]): void;
   releaseWebhooks(order?: ReleaseOrder): number;
   webhookDeliveries(): unknown;
   drainWebhooks(): Promise<void>;
@@ -167,7 +168,18 @@ export function createControlHandler(
               throw new BadRequest("url must be a string or null");
             deps.setWebhookUrl(target ?? undefined);
           }
-          const hasBehaviour = Object.keys(body).some((key) => key !== "url");
+          if ("secrets" in body) {
+            const secrets = body.secrets;
+            if (
+              !Array.isArray(secrets) ||
+              secrets.length === 0 ||
+              !secrets.every((s) => typeof s === "string" && /^whsec_\w+$/.test(s))
+            ) {
+              throw new BadRequest("secrets must be a non-empty array of whsec_... strings");
+            }
+            deps.setWebhookSecrets(secrets);
+          }
+          const hasBehaviour = Object.keys(body).some((key) => key !== "url" && key !== "secrets");
           if (hasBehaviour) deps.setWebhookBehaviour(parseBehaviour(body));
           return reply(200, deps.webhookState());
         }

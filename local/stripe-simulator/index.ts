@@ -43,8 +43,8 @@ export interface StripeSimulatorOptions {
   host?: string;
   /** Where signed webhooks go; none sent when undefined. */
   webhookUrl?: string;
-  /** whsec_... used to sign. */
-  webhookSecret: string;
+  /** whsec_... used to sign; several: one signature each, as Stripe does while a secret is rolled. */
+  webhookSecret: string | readonly string[];
   log?: (line: string) => void;
   /** Webhook retry policy (defaults: 5 attempts, 100 ms doubling, capped at 2 s, 5 s timeout). */
   webhookRetry?: Partial<WebhookRetryPolicy>;
@@ -73,6 +73,8 @@ export interface StripeSimulator {
   refunds(): Stripe.Refund[];
   events(): Stripe.Event[];
   setWebhookUrl(url: string | undefined): void;
+  /** Signs from now on with these secrets (rolling: the new and the old; then the new alone). */
+  setWebhookSecrets(secrets: readonly string[]): void;
   /** Resolves when every queued webhook delivery is done (delivered or given up); held events are not waited for. */
   drainWebhooks(): Promise<void>;
   // ---- extras, mirroring the /_simulator/ control API
@@ -94,7 +96,8 @@ export async function startStripeSimulator(
   let engineRef: Engine | undefined;
   const dispatcher = new WebhookDispatcher({
     url: options.webhookUrl,
-    secret: options.webhookSecret,
+    secrets:
+      typeof options.webhookSecret === "string" ? [options.webhookSecret] : options.webhookSecret,
     retry,
     log,
     onDelivered: (eventId) => engineRef?.markEventDelivered(eventId),
@@ -146,6 +149,7 @@ export async function startStripeSimulator(
       stats: dispatcher.stats(),
     }),
     setWebhookUrl: (url) => dispatcher.setUrl(url),
+    setWebhookSecrets: (secrets) => dispatcher.setSecrets(secrets),
     releaseWebhooks: (order) => dispatcher.release(order),
     webhookDeliveries: () => dispatcher.deliveries(),
     drainWebhooks,
@@ -200,6 +204,7 @@ export async function startStripeSimulator(
     refunds: () => engine.allRefunds(),
     events: () => engine.allEvents(),
     setWebhookUrl: (target) => dispatcher.setUrl(target),
+    setWebhookSecrets: (secrets) => dispatcher.setSecrets(secrets),
     drainWebhooks,
     stats,
     reset,

@@ -102,12 +102,20 @@ const NORMAL: ResolvedBehaviour = {
   seed: undefined,
 };
 
-/** Stripe's signature scheme, as verified by `stripe.webhooks.constructEvent`. */
-export function signPayload(payload: string, secret: string, timestamp: number): string {
-  const signature = createHmac("sha256", secret)
-    .update(`${timestamp}.${payload}`, "utf8")
-    .digest("hex");
-  return `t=${timestamp},v1=${signature}`;
+/**
+ * Stripe's signature scheme, as verified by `stripe.webhooks.constructEvent`: one `v1` per
+ * secret (Stripe signs with the old and the new secret while an endpoint's secret is rolled).
+ */
+export function signPayload(
+  payload: string,
+  secret: string | readonly string[],
+  timestamp: number,
+): string {
+  const secrets = typeof secret === "string" ? [secret] : secret;
+  const signatures = secrets.map(
+    (s) => `v1=${createHmac("sha256", s).update(`${timestamp}.${payload}`, "utf8").digest("hex")}`,
+  );
+  return [`t=${timestamp}`, ...signatures].join(",");
 }
 
 function mulberry32(seed: number): () => number {
@@ -123,7 +131,8 @@ function mulberry32(seed: number): () => number {
 
 export interface WebhookDispatcherOptions {
   url: string | undefined;
-  secret: string;
+  /** The secrets to sign with: one, or the new and the old while a secret is rolled. */
+  secrets: readonly string[];
   retry: WebhookRetryPolicy;
   log: (line: string) => void;
   onDelivered: (eventId: string) => void;
@@ -131,7 +140,7 @@ export interface WebhookDispatcherOptions {
 
 export class WebhookDispatcher {
   private url: string | undefined;
-  private readonly secret: string;
+  private secrets: readonly string[];
   private readonly retry: WebhookRetryPolicy;
   private readonly log: (line: string) => void;
   private readonly onDelivered: (eventId: string) => void;
@@ -156,7 +165,7 @@ export class WebhookDispatcher {
 
   constructor(options: WebhookDispatcherOptions) {
     this.url = options.url;
-    this.secret = options.secret;
+    this.secrets = options.secrets;
     this.retry = options.retry;
     this.log = options.log;
     this.onDelivered = options.onDelivered;
@@ -168,6 +177,12 @@ export class WebhookDispatcher {
 
   setUrl(url: string | undefined): void {
     this.url = url;
+  }
+
+  /** Signs from now on with these secrets (a roll: the new and the old; then the new alone). */
+  setSecrets(secrets: readonly string[]): void {
+    if (secrets.length === 0) throw new Error("at least one webhook secret");
+    this.secrets = [...secrets];
   }
 
   configure(behaviour: WebhookBehaviour): ResolvedBehaviour {
@@ -423,9 +438,9 @@ export class WebhookDispatcher {
       case "invalid":
         return signPayload(payload, `whsec_${randomToken(32)}`, now);
       case "stale":
-        return signPayload(payload, this.secret, now - 600);
+        return signPayload(payload, this.secrets, now - 600);
       default:
-        return signPayload(payload, this.secret, now);
+        return signPayload(payload, this.secrets, now);
     }
   }
 

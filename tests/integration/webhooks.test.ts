@@ -6,6 +6,7 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tables } from "../../infra/tables.js";
+import { STRIPE_API_VERSION } from "../../lib/adapters/stripe-facts.js";
 import { type Stack, startStack, uniqueId, WEBHOOK_SECRET } from "../support/stack.js";
 
 let stack: Stack;
@@ -330,6 +331,45 @@ describe("signed but not readable", () => {
     const good = await send(payload, sign(payload));
     expect(good.status).toBe(200);
     expect((await stack.repository.get(id))?.status).toBe("captured");
+  });
+
+  it("signed text that is not JSON: 400 invalid_event", async () => {
+    const body = '{"id": "evt_cut_off", "type": "payment_intent.succ';
+    const res = await send(body, sign(body));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_event");
+  });
+
+  /** How often the handlers counted `name` so far. */
+  const counted = (name: string) =>
+    emf.reduce((sum, doc) => {
+      const v = doc[name];
+      return sum + (typeof v === "number" ? v : Array.isArray(v) ? v.length : 0);
+    }, 0);
+
+  it("an event of another Stripe API version is applied when it has what we read, and counted", async () => {
+    const before = counted("WebhookOtherApiVersion");
+    const { id, payload } = await succeededEventFor();
+    const event = JSON.parse(payload) as Record<string, unknown>;
+    expect(event.api_version).toBe(STRIPE_API_VERSION);
+    const other = JSON.stringify({ ...event, api_version: "2020-08-27" });
+    const res = await send(other, sign(other));
+    expect(res.status).toBe(200);
+    expect((await stack.repository.get(id))?.status).toBe("captured");
+    expect(counted("WebhookOtherApiVersion")).toBe(before + 1);
+  });
+
+  it("an event of another Stripe API version that lacks what we read: 400 invalid_event, nothing written", async () => {
+    const before = counted("WebhookUnreadableEvent");
+    const { id, payload } = await succeededEventFor();
+    const event = JSON.parse(payload) as { data: { object: Record<string, unknown> } };
+    const { amount_received: _dropped, ...object } = event.data.object;
+    const other = JSON.stringify({ ...event, api_version: "2014-03-28", data: { object } });
+    const res = await send(other, sign(other));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("invalid_event");
+    expect((await stack.repository.get(id))?.status).toBe("initiated");
+    expect(counted("WebhookUnreadableEvent")).toBe(before + 1);
   });
 
   it("a signed refund with an amount of lots stores nothing and every read still works", async () => {
