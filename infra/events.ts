@@ -59,6 +59,7 @@ export function kafkaProducer(kafka: KafkaSettings | undefined): {
       KAFKA_BROKERS: kafka.bootstrapBrokers,
       KAFKA_AUTH: "iam",
       KAFKA_TOPIC_PREFIX: kafka.topicPrefix,
+      KAFKA_TOPIC_MODE: kafka.topicMode ?? "per-type",
     },
     permissions: [
       // kafkajs runs an idempotent producer (lib/adapters/kafka-publisher.ts).

@@ -33,6 +33,11 @@ export interface KafkaSettings {
   readonly securityGroups: readonly string[];
   /** Prepended to every topic name, consumed and produced (`KAFKA_TOPIC_PREFIX`). */
   readonly topicPrefix: string;
+  /**
+   * `per-type` (one topic per event type, the default) or `single` (every event on
+   * `<prefix>payment.events`, an order's events in order): `KAFKA_TOPIC_MODE`.
+   */
+  readonly topicMode?: "per-type" | "single";
   /** Provisioned pollers for the `order.placed` mapping (needed for its retries and bisect). */
   readonly pollers: { readonly minimum: number; readonly maximum: number };
 }
@@ -137,7 +142,15 @@ function checkKafka(kafka: Partial<KafkaSettings> | undefined): KafkaSettings | 
     topicPrefix !== undefined &&
     pollers
   ) {
-    return { clusterArn, bootstrapBrokers, subnets, securityGroups, topicPrefix, pollers };
+    return {
+      clusterArn,
+      bootstrapBrokers,
+      subnets,
+      securityGroups,
+      topicPrefix,
+      topicMode: kafka?.topicMode ?? "per-type",
+      pollers,
+    };
   }
   const present: Record<string, boolean> = {
     clusterArn: Boolean(clusterArn),

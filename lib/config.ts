@@ -2,6 +2,7 @@
  * Runtime configuration, parsed once at cold start. A missing or bad value stops the function
  * with one line that names it. Each function parses only the parts it uses.
  */
+import { TOPIC_MODES } from "./domain/outbox.js";
 import * as z from "./zod.js";
 
 /** A whole number of at least `minimum`, given as text (environment variables are strings). */
@@ -58,6 +59,11 @@ export const kafkaSettings = z.object({
     z.string().check(z.regex(/^[\w.-]*$/, { error: "letters, digits, . _ - only" })),
     "",
   ),
+  /**
+   * `per-type`: one topic per event type (`<prefix>payment.captured`, ...); `single`: every event
+   * on `<prefix>payment.events`, so one order's events keep their order (lib/domain/outbox.ts).
+   */
+  KAFKA_TOPIC_MODE: z._default(z.enum(TOPIC_MODES), "per-type"),
   /** `plaintext` (local), `tls`, or `iam` (MSK with IAM auth over TLS). */
   KAFKA_AUTH: z._default(z.enum(["plaintext", "tls", "iam"]), "plaintext"),
 });

@@ -18,6 +18,7 @@ export interface LocalServiceState {
   readonly logLevel: string;
   readonly kafkaBrokers?: string;
   readonly kafkaTopicPrefix?: string;
+  readonly kafkaTopicMode?: string;
 }
 
 /** Sets the handlers' configuration in this process's environment. */
@@ -41,6 +42,7 @@ export function applyServiceEnvironment(state: LocalServiceState): void {
     STRIPE_API_BASE: state.stripeApiBase,
     KAFKA_BROKERS: state.kafkaBrokers,
     KAFKA_TOPIC_PREFIX: state.kafkaTopicPrefix,
+    KAFKA_TOPIC_MODE: state.kafkaTopicMode,
   };
   for (const [name, value] of Object.entries(optional)) {
     if (value === undefined) delete process.env[name];
@@ -68,6 +70,7 @@ export async function readState(): Promise<LocalServiceState | undefined> {
       logLevel: typeof v.logLevel === "string" ? v.logLevel : "INFO",
       ...(typeof v.kafkaBrokers === "string" ? { kafkaBrokers: v.kafkaBrokers } : {}),
       ...(typeof v.kafkaTopicPrefix === "string" ? { kafkaTopicPrefix: v.kafkaTopicPrefix } : {}),
+      ...(typeof v.kafkaTopicMode === "string" ? { kafkaTopicMode: v.kafkaTopicMode } : {}),
     };
   } catch {
     return undefined;

@@ -42,6 +42,7 @@ const settings = z.object({
     .optional(),
   KAFKA_BROKERS: kafkaSettings.shape.KAFKA_BROKERS,
   KAFKA_TOPIC_PREFIX: z.optional(kafkaSettings.shape.KAFKA_TOPIC_PREFIX),
+  KAFKA_TOPIC_MODE: z.optional(kafkaSettings.shape.KAFKA_TOPIC_MODE),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   LOG_LEVEL: z
     .enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT", "debug", "info", "warn", "error", "silent"])
@@ -57,8 +58,8 @@ const USAGE = `usage: npm start
 Runs the whole service offline on http://127.0.0.1:$PORT. Settings (environment):
   PORT (3005), STRIPE_SIMULATOR_PORT (12111), STRIPE_SECRET_KEY (the simulator's key; a real
   sk_test_ key uses Stripe test mode), STRIPE_WEBHOOK_SECRET, DYNAMODB_ENDPOINT (a local moto
-  server), KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, RECONCILE_INTERVAL_SECONDS (60),
-  LOG_LEVEL (INFO). See README.md, Configuration.`;
+  server), KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, KAFKA_TOPIC_MODE (per-type or single),
+  RECONCILE_INTERVAL_SECONDS (60), LOG_LEVEL (INFO). See README.md, Configuration.`;
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   console.log(USAGE);
   process.exit(0);
@@ -140,6 +141,7 @@ try {
     logLevel: env.LOG_LEVEL,
     ...(env.KAFKA_BROKERS === undefined ? {} : { kafkaBrokers: env.KAFKA_BROKERS }),
     kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? "",
+    ...(env.KAFKA_TOPIC_MODE === undefined ? {} : { kafkaTopicMode: env.KAFKA_TOPIC_MODE }),
   };
   applyServiceEnvironment(state);
   await writeState(state);

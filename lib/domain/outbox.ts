@@ -1,7 +1,12 @@
 /**
- * Outgoing events as Kafka messages (CONTRACT section 5): one topic per event type (with the
- * stage's prefix), keyed by the order id so an order's events stay in order on one partition,
- * with the event id and type in headers.
+ * Outgoing events as Kafka messages: keyed by the order id, with the event id and type in
+ * headers, on one topic per event type (`<prefix>payment.captured`, ...) or, in `single` mode,
+ * all on `<prefix>payment.events`.
+ *
+ * Ordering: Kafka keeps order within a partition, and the key puts one order's messages of one
+ * topic on one partition. So per type, an order's events of the same type are in order, but
+ * across topics a consumer may see `payment.captured` before `payment.authorized`. In single
+ * mode every event of an order is on one partition of one topic, in the order published.
  */
 import * as z from "../zod.js";
 import { EVENT_TYPES } from "./events.js";
@@ -26,9 +31,24 @@ export interface OutboxMessage {
   readonly value: string;
 }
 
-export function toMessage(item: OutboxItem, topicPrefix: string): OutboxMessage {
+/** How events map to topics (`KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_MODE`). */
+export interface TopicNaming {
+  readonly prefix: string;
+  readonly mode: TopicMode;
+}
+export const TOPIC_MODES = ["per-type", "single"] as const;
+export type TopicMode = (typeof TOPIC_MODES)[number];
+
+/** The one topic of `single` mode, before the prefix. */
+export const SINGLE_TOPIC = "payment.events";
+
+export function topicOf(eventType: string, naming: TopicNaming): string {
+  return `${naming.prefix}${naming.mode === "single" ? SINGLE_TOPIC : eventType}`;
+}
+
+export function toMessage(item: OutboxItem, naming: TopicNaming): OutboxMessage {
   return {
-    topic: `${topicPrefix}${item.eventType}`,
+    topic: topicOf(item.eventType, naming),
     key: item.partitionKey,
     headers: {
       "event-id": item.eventId,

@@ -28,5 +28,5 @@ export const publishDeps = {
   publisher,
   outbox,
   clock,
-  topicPrefix: kafkaConfig.KAFKA_TOPIC_PREFIX,
+  topics: { prefix: kafkaConfig.KAFKA_TOPIC_PREFIX, mode: kafkaConfig.KAFKA_TOPIC_MODE },
 };

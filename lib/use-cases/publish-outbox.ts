@@ -5,14 +5,19 @@
  * whatever the stream gave up on, so an event is delayed by an outage but never dropped.
  * Delivery is at least once; consumers deduplicate on the event id.
  */
-import { type OutboxItem, outboxItemSchema, toMessage } from "../domain/outbox.js";
+import {
+  type OutboxItem,
+  outboxItemSchema,
+  type TopicNaming,
+  toMessage,
+} from "../domain/outbox.js";
 import type { Clock, EventPublisher, OutboxStore } from "../ports.js";
 
 export interface PublishDeps {
   readonly publisher: EventPublisher;
   readonly outbox: OutboxStore;
   readonly clock: Clock;
-  readonly topicPrefix: string;
+  readonly topics: TopicNaming;
 }
 
 /** An item from the stream's new image, if it is an outbox item (anything else is not ours). */
@@ -56,7 +61,7 @@ export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<
 }
 
 async function publishOne(deps: PublishDeps, item: OutboxItem): Promise<void> {
-  await deps.publisher.publish(toMessage(item, deps.topicPrefix));
+  await deps.publisher.publish(toMessage(item, deps.topics));
   await deps.outbox.markPublished(item, deps.clock.now());
 }
 

@@ -513,7 +513,10 @@ describe("the outbox sweeper", () => {
       (await outboxItems(id)).filter((i) => i.publishedAt === undefined).length;
     // The oldest event cannot be sent (the broker refuses the topic name): the newest is left
     // for the sweeper rather than failed (no stream retry) or sent ahead of it.
-    const refused = { ...publishDeps, topicPrefix: "no such topic!" };
+    const refused = {
+      ...publishDeps,
+      topics: { prefix: "no such topic!", mode: "per-type" as const },
+    };
     expect(await publishItem(refused, newest)).toBe("deferred");
     expect(await unpublished()).toBe(5);
 

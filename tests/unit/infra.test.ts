@@ -79,7 +79,7 @@ beforeAll(async () => {
     production: {
       ...stages.production,
       jwt: TEST_JWT,
-      kafka: { ...TEST_KAFKA, topicPrefix: "" },
+      kafka: { ...TEST_KAFKA, topicPrefix: "", topicMode: "single" },
       console: TEST_CONSOLE,
     },
   });
@@ -421,6 +421,12 @@ describe("outbox publisher", () => {
     expect(at(mskArgs, "environment", "KAFKA_BROKERS")).toBe(TEST_KAFKA.bootstrapBrokers);
     expect(at(mskArgs, "environment", "KAFKA_AUTH")).toBe("iam");
     expect(at(mskArgs, "environment", "KAFKA_TOPIC_PREFIX")).toBe("test.");
+    // One topic per event type unless the stage says single.
+    expect(at(mskArgs, "environment", "KAFKA_TOPIC_MODE")).toBe("per-type");
+    const publisher = resource(production, "sst.aws.Function", "PublishOutbox").args;
+    const sweeper = resource(production, "sst.aws.CronV2", "SweepOutbox").args;
+    expect(at(publisher, "environment", "KAFKA_TOPIC_MODE")).toBe("single");
+    expect(at(sweeper, "function", "environment", "KAFKA_TOPIC_MODE")).toBe("single");
     expect(at(mskArgs, "vpc")).toEqual({
       privateSubnets: TEST_KAFKA.subnets,
       securityGroups: TEST_KAFKA.securityGroups,
