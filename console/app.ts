@@ -282,6 +282,7 @@ function paymentRows(items: Json[]): HTMLElement {
 
 const STATUSES = [
   "initiated",
+  "requires_action",
   "processing",
   "authorized",
   "captured",

@@ -831,7 +831,10 @@ function toLifecycle(value: unknown): Lifecycle {
     canceled: v.canceled === true,
     amountCapturable: typeof v.amountCapturable === "number" ? v.amountCapturable : 0,
     attemptAt: typeof v.attemptAt === "number" ? v.attemptAt : 0,
-    attemptOutcome: outcome === "processing" || outcome === "failed" ? outcome : "none",
+    attemptOutcome:
+      outcome === "processing" || outcome === "failed" || outcome === "requires_action"
+        ? outcome
+        : "none",
     ...(typeof v.attemptId === "string" ? { attemptId: v.attemptId } : {}),
   };
 }

@@ -7,7 +7,8 @@
  *
  *   authorized, canceled        only turn on
  *   amountCaptured              max of what Stripe reports as received/captured
- *   attempt (processing/failed) the newest by Stripe's timestamp; a tie goes to processing
+ *   attempt                     the newest by Stripe's timestamp (requires_action, failed,
+ *                               processing); a tie goes to processing, then failed
  *   refunds                     per Stripe refund: held -> settled | released, each exactly once
  *
  * and the status is a function of that merged state:
@@ -18,6 +19,8 @@
  *   captured > 0                              -> captured
  *   authorized                                -> authorized
  *   newest attempt failed / processing        -> failed / processing   (failed is not final)
+ *   newest attempt requires_action            -> requires_action (3-D Secure: the customer must
+ *                                                authenticate; then it goes on, or fails)
  *   otherwise                                 -> initiated
  *
  * So an older event can never move a payment back: it merges into a state that already holds
@@ -88,7 +91,13 @@ export interface Applied {
   readonly dirty: boolean;
 }
 
-const RANK: Record<AttemptOutcome, number> = { none: 0, failed: 1, processing: 2 };
+// In one second, a failure follows the authentication it failed, and processing follows both.
+const RANK: Record<AttemptOutcome, number> = {
+  none: 0,
+  requires_action: 1,
+  failed: 2,
+  processing: 3,
+};
 
 interface Attempt {
   readonly at: number;
@@ -133,6 +142,7 @@ export function deriveStatus(
   if (l.authorized) return "authorized";
   if (l.attemptOutcome === "failed") return "failed";
   if (l.attemptOutcome === "processing") return "processing";
+  if (l.attemptOutcome === "requires_action") return "requires_action";
   return "initiated";
 }
 
@@ -165,7 +175,9 @@ function applyIntentOrCharge(payment: Payment, fact: IntentFact | ChargeFact): P
     amountCapturable = Math.max(amountCapturable, fact.amountCapturable);
     const id = fact.attemptId === undefined ? {} : { attemptId: fact.attemptId };
     if (fact.status === "processing") attempt = { at: fact.at, outcome: "processing", ...id };
-    else if (fact.status === "requires_payment_method" && fact.failure !== undefined) {
+    else if (fact.status === "requires_action") {
+      attempt = { at: fact.at, outcome: "requires_action", ...id };
+    } else if (fact.status === "requires_payment_method" && fact.failure !== undefined) {
       attempt = { at: fact.at, outcome: "failed", failure: fact.failure, ...id };
     }
   } else {
@@ -249,6 +261,7 @@ function applyRefund(
 
 const BEFORE_AUTHORIZED: ReadonlySet<PaymentStatus> = new Set([
   "initiated",
+  "requires_action",
   "processing",
   "failed",
 ]);
@@ -271,7 +284,7 @@ export function changesBetween(before: Payment, after: Payment, refundId?: strin
   }
   if (to === from && !(CAPTURED_OR_LATER.has(to) && after.amountRefunded > before.amountRefunded))
     return out;
-  if (to === "processing" || to === "canceled" || to === "initiated") {
+  if (to === "processing" || to === "requires_action" || to === "canceled" || to === "initiated") {
     if (to !== from) out.push({ status: to });
     return out;
   }

@@ -4,6 +4,7 @@
 
 export const PAYMENT_STATUSES = [
   "initiated",
+  "requires_action",
   "processing",
   "authorized",
   "captured",
@@ -28,7 +29,7 @@ export interface StatusChange {
 }
 
 /** The latest payment attempt Stripe reported, by Stripe's own clock (epoch seconds). */
-export type AttemptOutcome = "none" | "processing" | "failed";
+export type AttemptOutcome = "none" | "requires_action" | "processing" | "failed";
 
 /**
  * The facts Stripe has reported, each merged so that the order of arrival does not matter: flags
@@ -86,7 +87,7 @@ export interface Payment {
 
 /** Statuses in which the customer still has to act, so the client secret is still useful. */
 export function awaitsCustomer(status: PaymentStatus): boolean {
-  return status === "initiated" || status === "failed";
+  return status === "initiated" || status === "requires_action" || status === "failed";
 }
 
 /** Builds the record of a payment whose PaymentIntent Stripe has just created. */

@@ -3,7 +3,7 @@
  * payment wrong, so every payment that can still change at Stripe is looked at again once it has
  * been quiet for a while, and again after longer and longer pauses, until Stripe says it is final.
  */
-import type { Payment } from "./payment.js";
+import { awaitsCustomer, type Payment } from "./payment.js";
 
 /**
  * How long a customer has to pay: the checkout window, which is also how long a create request
@@ -24,6 +24,7 @@ export function needsWatching(payment: Payment): boolean {
   if (payment.amountRefundPending > 0) return true;
   switch (payment.status) {
     case "processing":
+    case "requires_action":
     case "authorized":
     case "initiated":
     case "failed":
@@ -35,7 +36,7 @@ export function needsWatching(payment: Payment): boolean {
 
 /** When a payment still waiting for its customer is abandoned (undefined: it is not waiting). */
 export function abandonAt(payment: Payment): string | undefined {
-  if (payment.status !== "initiated" && payment.status !== "failed") return undefined;
+  if (!awaitsCustomer(payment.status)) return undefined;
   return new Date(Date.parse(payment.createdAt) + ABANDON_AFTER_SECONDS * 1000).toISOString();
 }
 

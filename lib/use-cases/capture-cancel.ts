@@ -105,7 +105,11 @@ async function capture(
   entry: AuditEntry,
 ): Promise<Payment> {
   let payment = loaded;
-  if (payment.status === "initiated" || payment.status === "processing") {
+  if (
+    payment.status === "initiated" ||
+    payment.status === "requires_action" ||
+    payment.status === "processing"
+  ) {
     // The authorization webhook may still be on its way: ask Stripe before refusing.
     payment = await settle(
       deps,
@@ -144,7 +148,7 @@ async function capture(
   }
 }
 
-const CANCELABLE = new Set(["initiated", "processing", "failed", "authorized"]);
+const CANCELABLE = new Set(["initiated", "requires_action", "processing", "failed", "authorized"]);
 const CAPTURED = new Set(["captured", "partially_refunded", "refunded"]);
 
 /** Cancels a payment that is not captured: its PaymentIntent can then never be paid. */

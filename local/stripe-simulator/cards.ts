@@ -3,6 +3,8 @@
 export type CardOutcome =
   | { kind: "success" }
   | { kind: "processing" }
+  /** 3-D Secure: the PaymentIntent waits in `requires_action` until the customer authenticates. */
+  | { kind: "authenticate" }
   | {
       kind: "decline";
       code: string;
@@ -49,6 +51,22 @@ function decline(code: string, declineCode: string, message: string, param?: str
 
 export const TEST_CARDS: readonly TestCard[] = [
   card("pm_card_visa", "visa", "4242"),
+  // Stripe's 3-D Secure test cards (4000 0000 0000 3220, 4000 0027 6000 3184): authentication
+  // is required on every payment; POST /_simulator/payment_intents/{id}/authenticate settles it.
+  card(
+    "pm_card_threeDSecure2Required",
+    "visa",
+    "3220",
+    { kind: "authenticate" },
+    { country: "IE" },
+  ),
+  card(
+    "pm_card_authenticationRequired",
+    "visa",
+    "3184",
+    { kind: "authenticate" },
+    { country: "IE" },
+  ),
   card("pm_card_visa_debit", "visa", "5556", success, { funding: "debit" }),
   card("pm_card_mastercard", "mastercard", "4444"),
   card("pm_card_amex", "amex", "8431"),

@@ -20,6 +20,7 @@ export interface ControlDeps {
   webhookDeliveries(): unknown;
   drainWebhooks(): Promise<void>;
   settlePaymentIntent(id: string, outcome: "succeeded" | "failed"): Stripe.PaymentIntent;
+  authenticatePaymentIntent(id: string, outcome: "succeed" | "fail"): Stripe.PaymentIntent;
   resendEvent(id: string): boolean;
   log: (line: string) => void;
 }
@@ -200,6 +201,14 @@ export function createControlHandler(
         const outcome =
           optionalEnum(body, "outcome", ["succeeded", "failed"] as const) ?? "succeeded";
         return reply(200, deps.settlePaymentIntent(decodeURIComponent(settle[1] ?? ""), outcome));
+      }
+      const authenticate = /^\/_simulator\/payment_intents\/([^/]+)\/authenticate$/.exec(path);
+      if (method === "POST" && authenticate) {
+        const outcome = optionalEnum(body, "outcome", ["succeed", "fail"] as const) ?? "succeed";
+        return reply(
+          200,
+          deps.authenticatePaymentIntent(decodeURIComponent(authenticate[1] ?? ""), outcome),
+        );
       }
       const resend = /^\/_simulator\/events\/([^/]+)\/resend$/.exec(path);
       if (method === "POST" && resend) {

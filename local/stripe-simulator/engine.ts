@@ -540,6 +540,47 @@ export class Engine {
     return this.present(pi, params.expand());
   }
 
+  /**
+   * The customer's 3-D Secure answer for a PaymentIntent in `requires_action`: `succeed` charges
+   * the card as a confirm would have; `fail` leaves it in `requires_payment_method` with
+   * Stripe's `payment_intent_authentication_failure` (the customer may try again).
+   */
+  authenticatePaymentIntent(id: string, outcome: "succeed" | "fail"): Stripe.PaymentIntent {
+    const pi = this.paymentIntent(id);
+    if (pi.status !== "requires_action" || typeof pi.payment_method !== "string") {
+      throw invalidRequest(
+        `This PaymentIntent cannot be authenticated because it has a status of ${pi.status}; only requires_action PaymentIntents can.`,
+        "payment_intent_unexpected_state",
+        { payment_intent: structuredClone(pi) },
+      );
+    }
+    const previousStatus = pi.status;
+    if (outcome === "fail") {
+      pi.status = "requires_payment_method";
+      pi.next_action = null;
+      pi.last_payment_error = {
+        type: "invalid_request_error",
+        code: "payment_intent_authentication_failure",
+        message:
+          "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+        doc_url: "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+        payment_method_type: "card",
+      };
+      pi.payment_method = null;
+      this.emitPaymentIntent("payment_intent.payment_failed", pi, NO_REQUEST, {
+        status: previousStatus,
+      });
+    } else {
+      this.succeedWith(
+        pi,
+        this.resolvePaymentMethod(pi.payment_method),
+        NO_REQUEST,
+        previousStatus,
+      );
+    }
+    return structuredClone(pi);
+  }
+
   /** Finishes a `processing` PaymentIntent (test PM `pm_card_processing`). */
   settlePaymentIntent(id: string, outcome: "succeeded" | "failed"): Stripe.PaymentIntent {
     const pi = this.paymentIntent(id);
@@ -865,6 +906,31 @@ export class Engine {
         ...(outcome.param === undefined ? {} : { param: outcome.param }),
       });
     }
+    if (outcome.kind === "authenticate") {
+      // No charge yet: the card network asks the customer first (3-D Secure).
+      pi.status = "requires_action";
+      pi.next_action = {
+        type: "use_stripe_sdk",
+        use_stripe_sdk: { type: "three_d_secure_redirect", source: newId("src") },
+      };
+      this.emitPaymentIntent("payment_intent.requires_action", pi, context, {
+        status: previousStatus,
+      });
+      return;
+    }
+    this.succeedWith(pi, pm, context, previousStatus);
+  }
+
+  /** The card is charged (after authentication, if it needed one). */
+  private succeedWith(
+    pi: Stripe.PaymentIntent,
+    pm: ResolvedPaymentMethod,
+    context: RequestContext,
+    previousStatus: Stripe.PaymentIntent.Status,
+  ): void {
+    const pending = this.options.pendingWebhooks();
+    const outcome = pm.card.outcome;
+    pi.next_action = null;
     if (outcome.kind === "processing") {
       const charge = buildCharge(pi, pm.id, pm.card, "pending");
       this.chargesById.set(charge.id, charge);

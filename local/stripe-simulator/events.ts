@@ -18,6 +18,7 @@ export type PaymentIntentEventType =
   | "payment_intent.payment_failed"
   | "payment_intent.amount_capturable_updated"
   | "payment_intent.processing"
+  | "payment_intent.requires_action"
   | "payment_intent.canceled";
 
 export type ChargeEventType =

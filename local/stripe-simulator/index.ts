@@ -86,6 +86,8 @@ export interface StripeSimulator {
   releaseWebhooks(order?: ReleaseOrder): number;
   webhookDeliveries(): WebhookDelivery[];
   settlePaymentIntent(id: string, outcome?: "succeeded" | "failed"): Stripe.PaymentIntent;
+  /** The customer's 3-D Secure answer (as `POST /_simulator/payment_intents/{id}/authenticate`). */
+  authenticatePaymentIntent(id: string, outcome?: "succeed" | "fail"): Stripe.PaymentIntent;
 }
 
 export async function startStripeSimulator(
@@ -133,6 +135,8 @@ export async function startStripeSimulator(
   };
   const settlePaymentIntent = (id: string, outcome: "succeeded" | "failed" = "succeeded") =>
     engine.settlePaymentIntent(id, outcome);
+  const authenticatePaymentIntent = (id: string, outcome: "succeed" | "fail" = "succeed") =>
+    engine.authenticatePaymentIntent(id, outcome);
 
   const api = createApiHandler({ engine, faults, idempotency, log });
   const control = createControlHandler({
@@ -154,6 +158,7 @@ export async function startStripeSimulator(
     webhookDeliveries: () => dispatcher.deliveries(),
     drainWebhooks,
     settlePaymentIntent,
+    authenticatePaymentIntent,
     resendEvent: (id) => {
       const event = engine.findEvent(id);
       return event !== undefined && dispatcher.resend(event);
@@ -216,5 +221,6 @@ export async function startStripeSimulator(
     releaseWebhooks: (order) => dispatcher.release(order),
     webhookDeliveries: () => dispatcher.deliveries(),
     settlePaymentIntent,
+    authenticatePaymentIntent,
   };
 }

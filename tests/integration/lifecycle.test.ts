@@ -134,6 +134,107 @@ describe("automatic capture", () => {
   });
 });
 
+/** The customer's 3-D Secure answer, through the simulator's control API; then the webhooks. */
+async function authenticate(pi: string, outcome: "succeed" | "fail") {
+  const res = await fetch(`${stack.simulator.url}/_simulator/payment_intents/${pi}/authenticate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ outcome }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  await stack.simulator.drainWebhooks();
+}
+
+describe("3-D Secure", () => {
+  it.each(["pm_card_threeDSecure2Required", "pm_card_authenticationRequired"])(
+    "%s: requires_action (the owner keeps the client secret), then captured once authenticated",
+    async (card) => {
+      const { id, pi } = await create();
+      await confirm(pi, card);
+      const waiting = await read(id);
+      expect(waiting.status).toBe("requires_action");
+      expect(String(waiting.clientSecret)).toMatch(/_secret_/);
+      expect((await read(id, ops)).clientSecret).toBeUndefined();
+      await authenticate(pi, "succeed");
+      expect(await read(id)).toMatchObject({ status: "captured", amountCaptured: 10_000 });
+      expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
+        "initiated:api",
+        "requires_action:stripe",
+        "authorized:stripe",
+        "captured:stripe",
+      ]);
+      expect(await outboxTypes(id)).toEqual([
+        "payment.initiated",
+        "payment.authorized",
+        "payment.captured",
+      ]);
+    },
+  );
+
+  it("manual capture: authorized after authentication, then captured", async () => {
+    const { id, pi } = await create("manual");
+    await confirm(pi, "pm_card_threeDSecure2Required");
+    expect((await read(id)).status).toBe("requires_action");
+    await authenticate(pi, "succeed");
+    expect(await read(id)).toMatchObject({ status: "authorized" });
+    expect((await post(`/api/payments/${id}/capture`)).status).toBe(200);
+    await stack.simulator.drainWebhooks();
+    expect(await read(id)).toMatchObject({ status: "captured" });
+  });
+
+  it("a failed authentication: failed with Stripe's code, and the customer may pay again", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_threeDSecure2Required");
+    await authenticate(pi, "fail");
+    const failed = await read(id);
+    expect(failed).toMatchObject({
+      status: "failed",
+      failureCode: "payment_intent_authentication_failure",
+    });
+    expect(String(failed.clientSecret)).toMatch(/_secret_/);
+    await confirm(pi, "pm_card_visa");
+    expect((await read(id)).status).toBe("captured");
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.failed",
+      "payment.authorized",
+      "payment.captured",
+    ]);
+  });
+
+  it("with every webhook dropped, reconciliation finds requires_action, then the capture", async () => {
+    const { id, pi } = await create();
+    stack.simulator.setWebhookBehaviour({ mode: "drop" });
+    await confirm(pi, "pm_card_authenticationRequired");
+    expect((await read(id)).status).toBe("initiated");
+    expect((await reconcile()).failed).toBe(0);
+    expect((await read(id)).status).toBe("requires_action");
+    await authenticate(pi, "succeed");
+    expect((await read(id)).status).toBe("requires_action");
+    expect((await reconcile()).failed).toBe(0);
+    expect((await read(id)).status).toBe("captured");
+    expect((await historyOf(id)).map((h) => `${h.status}:${h.source}`)).toEqual([
+      "initiated:api",
+      "requires_action:reconciliation",
+      "authorized:reconciliation",
+      "captured:reconciliation",
+    ]);
+  });
+
+  it("a capture or a second authentication of a PaymentIntent that is not waiting is refused", async () => {
+    const { id, pi } = await create("manual");
+    await confirm(pi, "pm_card_threeDSecure2Required");
+    // Waiting for the customer: nothing to capture yet (Stripe is asked first).
+    expect((await post(`/api/payments/${id}/capture`)).status).toBe(409);
+    await authenticate(pi, "succeed");
+    const again = await fetch(
+      `${stack.simulator.url}/_simulator/payment_intents/${pi}/authenticate`,
+      { method: "POST", body: "{}" },
+    );
+    expect(again.status).toBe(400);
+  });
+});
+
 describe("manual capture", () => {
   it("authorized, then a partial capture", async () => {
     const { id, pi } = await create("manual");

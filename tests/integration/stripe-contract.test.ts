@@ -532,8 +532,19 @@ describe("the simulator's objects carry the fields Stripe's OpenAPI spec defines
     expect(declineError).toBeInstanceOf(Stripe.errors.StripeCardError);
     const canceled = await stripe.paymentIntents.create({ ...base, amount: 100 });
     await stripe.paymentIntents.cancel(canceled.id, { cancellation_reason: "abandoned" });
+    // 3-D Secure: waiting for the customer (next_action), then one that failed authentication.
+    const challenged = await stripe.paymentIntents.create({ ...base, amount: 1200 });
+    await stripe.paymentIntents.confirm(challenged.id, {
+      payment_method: "pm_card_threeDSecure2Required",
+    });
+    await add("payment_intent", `/v1/payment_intents/${challenged.id}`); // requires_action
+    const unauthenticated = await stripe.paymentIntents.create({ ...base, amount: 1300 });
+    await stripe.paymentIntents.confirm(unauthenticated.id, {
+      payment_method: "pm_card_authenticationRequired",
+    });
+    sim.authenticatePaymentIntent(unauthenticated.id, "fail");
 
-    for (const pi of [paid, manual, declined, canceled]) {
+    for (const pi of [paid, manual, declined, canceled, unauthenticated]) {
       await add("payment_intent", `/v1/payment_intents/${pi.id}`);
       const charges = await stripe.charges.list({ payment_intent: pi.id });
       for (const charge of charges.data) await add("charge", `/v1/charges/${charge.id}`);
@@ -580,6 +591,7 @@ describe("the simulator's objects carry the fields Stripe's OpenAPI spec defines
       );
     expect([...statuses("payment_intent")].sort()).toEqual([
       "canceled",
+      "requires_action",
       "requires_capture",
       "requires_payment_method",
       "succeeded",

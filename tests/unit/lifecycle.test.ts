@@ -133,6 +133,57 @@ describe("applyFact, in order", () => {
     expect(run(failed.payment, [intent(30, "processing")]).payment.status).toBe("processing");
   });
 
+  it("3-D Secure: requires_action (no event), then captured once the customer authenticates", () => {
+    const waiting = run(base(), [intent(10, "requires_action")]);
+    expect(waiting.payment.status).toBe("requires_action");
+    expect(waiting.history).toEqual(["requires_action"]);
+    expect(waiting.events).toEqual([]);
+    const paid = run(waiting.payment, [intent(11, "succeeded", { amountReceived: 10_000 })]);
+    expect(paid.payment.status).toBe("captured");
+    expect(paid.events).toEqual(["payment.authorized", "payment.captured"]);
+    // Manual capture: authorized after authentication.
+    const held = run(base("manual"), [
+      intent(10, "requires_action"),
+      intent(12, "requires_capture", { amountCapturable: 10_000 }),
+    ]);
+    expect(held.payment.status).toBe("authorized");
+    expect(held.events).toEqual(["payment.authorized"]);
+  });
+
+  it("3-D Secure failed: failed with Stripe's code, in the same second too; a new attempt asks again", () => {
+    const failure = {
+      code: "payment_intent_authentication_failure",
+      message: "The provided PaymentMethod has failed authentication.",
+    };
+    for (const [asked, failedAt] of [
+      [10, 11],
+      [10, 10],
+    ] as const) {
+      const failed = run(base(), [
+        intent(asked, "requires_action"),
+        intent(failedAt, "requires_payment_method", { failure }),
+      ]);
+      expect(failed.payment).toMatchObject({
+        status: "failed",
+        failureCode: "payment_intent_authentication_failure",
+      });
+      expect(failed.events).toEqual(["payment.failed"]);
+      // Delivered the other way round: the same end.
+      const reversed = run(base(), [
+        intent(failedAt, "requires_payment_method", { failure }),
+        intent(asked, "requires_action"),
+      ]);
+      expect(reversed.payment.status).toBe("failed");
+    }
+    const failed = run(base(), [intent(10, "requires_payment_method", { failure })]);
+    expect(run(failed.payment, [intent(20, "requires_action")]).payment.status).toBe(
+      "requires_action",
+    );
+    // A late requires_action never moves a captured payment back.
+    const captured = run(base(), [intent(20, "succeeded", { amountReceived: 10_000 })]);
+    expect(run(captured.payment, [intent(10, "requires_action")]).payment.status).toBe("captured");
+  });
+
   it("manual capture: authorized, then captured without a second authorized event", () => {
     const { payment, events } = run(base("manual"), [
       intent(10, "requires_capture", { amountCapturable: 10_000 }),
@@ -237,11 +288,19 @@ interface Scenario {
 const scenario: fc.Arbitrary<Scenario> = fc
   .record({
     manual: fc.boolean(),
-    failures: fc.array(fc.constantFrom("generic_decline", "insufficient_funds", "expired_card"), {
-      maxLength: 3,
-    }),
+    failures: fc.array(
+      fc.constantFrom(
+        "generic_decline",
+        "insufficient_funds",
+        "expired_card",
+        "payment_intent_authentication_failure",
+      ),
+      { maxLength: 3 },
+    ),
     processingFirst: fc.boolean(),
-    outcome: fc.constantFrom("captured", "canceled", "abandoned"),
+    // 3-D Secure: each attempt waits for the customer first (requires_action).
+    authenticateFirst: fc.boolean(),
+    outcome: fc.constantFrom("captured", "canceled", "abandoned", "awaiting_authentication"),
     captureAmount: fc.integer({ min: 1, max: 10_000 }),
     refunds: fc.array(
       fc.record({
@@ -254,11 +313,16 @@ const scenario: fc.Arbitrary<Scenario> = fc
     ),
     sameSecond: fc.boolean(),
   })
-  .map(({ manual, failures, processingFirst, outcome, captureAmount, refunds, sameSecond }) => {
+  .map((r) => {
+    const { manual, failures, processingFirst, authenticateFirst, outcome } = r;
+    const { captureAmount, refunds, sameSecond } = r;
     const facts: StripeFact[] = [];
     let t = 100;
     const tick = () => (sameSecond ? t : ++t);
     for (const code of failures) {
+      if (authenticateFirst || code === "payment_intent_authentication_failure") {
+        facts.push(intent(tick(), "requires_action"));
+      }
       if (processingFirst) facts.push(intent(tick(), "processing"));
       facts.push(intent(tick(), "requires_payment_method", { failure: declined(code) }));
       facts.push({
@@ -271,7 +335,10 @@ const scenario: fc.Arbitrary<Scenario> = fc
       });
     }
     const heldRefunds = new Map<string, number>();
-    if (outcome === "abandoned")
+    if (authenticateFirst || outcome === "awaiting_authentication") {
+      facts.push(intent(tick(), "requires_action"));
+    }
+    if (outcome === "abandoned" || outcome === "awaiting_authentication")
       return { captureMethod: manual ? "manual" : "automatic", facts, heldRefunds } as const;
     if (manual) facts.push(intent(tick(), "requires_capture", { amountCapturable: 10_000 }));
     if (outcome === "canceled") {
