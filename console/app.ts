@@ -384,6 +384,20 @@ async function paymentView(id: string): Promise<void> {
     h("dt", {}, "Order / customer"),
     h("dd", {}, `${String(p.orderId)} / ${String(p.customerId)}`),
   );
+  const dispute = p.dispute as Json | undefined;
+  if (dispute !== undefined) {
+    amounts.append(
+      h("dt", {}, "Dispute"),
+      h(
+        "dd",
+        { "data-field": "dispute" },
+        `${String(dispute.status)} · ${String(dispute.reason)} · ${money(dispute.amount)}`,
+      ),
+    );
+  }
+  const disputeOpen =
+    dispute !== undefined &&
+    !["won", "lost", "warning_closed", "prevented"].includes(String(dispute.status));
   const actions = h("div", { role: "group", "aria-label": "Actions" });
   const reload = h("button", { type: "button" }, "Reload");
   reload.addEventListener("click", () => void guarded(() => paymentView(id)));
@@ -399,7 +413,7 @@ async function paymentView(id: string): Promise<void> {
         }),
     );
     actions.append(recheck);
-    if (p.status === "captured" || p.status === "partially_refunded") {
+    if ((p.status === "captured" || p.status === "partially_refunded") && !disputeOpen) {
       const refund = h("button", { type: "button", class: "primary" }, "Refund");
       refund.addEventListener("click", () => refundDialog(id, currency, captured - refunded));
       actions.append(refund);
@@ -426,7 +440,11 @@ async function paymentView(id: string): Promise<void> {
   const timeline = h("ol", { "aria-label": "Timeline" });
   for (const e of (p.history as Json[] | undefined) ?? []) {
     timeline.append(
-      h("li", {}, `${String(e.at)} · ${String(e.status)} · by ${String(e.actor ?? e.source)}`),
+      h(
+        "li",
+        {},
+        `${String(e.at)} · ${String(e.status)}${e.dispute === undefined ? "" : ` · dispute ${String(e.dispute)}`} · by ${String(e.actor ?? e.source)}`,
+      ),
     );
   }
   const sections: HTMLElement[] = [h("h3", {}, "Timeline"), timeline];

@@ -34,6 +34,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Actor, AuditEntry } from "../domain/audit.js";
+import type { Dispute } from "../domain/disputes.js";
 import type { OutboxEvent } from "../domain/events.js";
 import type { RefundRecordState } from "../domain/lifecycle.js";
 import {
@@ -743,6 +744,7 @@ function historyItem(
     at: change.at,
     source: change.source,
     ...(change.actor === undefined ? {} : { actor: change.actor }),
+    ...(change.dispute === undefined ? {} : { dispute: change.dispute }),
   };
 }
 
@@ -815,10 +817,28 @@ function toPayment(item: Item): Payment {
     ...(failureCode === undefined ? {} : { failureCode }),
     ...(failureMessage === undefined ? {} : { failureMessage }),
     lifecycle: toLifecycle(item.lifecycle),
+    ...(item.dispute === undefined ? {} : { dispute: toDispute(item) }),
     version: num(item, "version"),
     createdAt: str(item, "createdAt"),
     updatedAt: str(item, "updatedAt"),
     ...(typeof item.statusSince === "string" ? { statusSince: item.statusSince } : {}),
+  };
+}
+
+/** The stored dispute; a payment item with a dispute that is not one is corrupt. */
+function toDispute(item: Item): Dispute {
+  const value = item.dispute;
+  if (typeof value !== "object" || value === null) {
+    throw new Error(`stored item ${String(item.pk)} has a dispute that is not a map`);
+  }
+  const d: Item = { ...Object.fromEntries(Object.entries(value)), pk: item.pk };
+  return {
+    id: str(d, "id"),
+    status: str(d, "status"),
+    reason: str(d, "reason"),
+    amount: num(d, "amount"),
+    at: num(d, "at"),
+    closed: d.closed === true,
   };
 }
 
@@ -847,8 +867,10 @@ function asStatus(value: string): Payment["status"] {
 function toStatusChange(item: Item): StatusChange {
   const source = str(item, "source");
   const actor = optStr(item, "actor");
+  const dispute = optStr(item, "dispute");
   return {
     ...(actor === undefined ? {} : { actor }),
+    ...(dispute === undefined ? {} : { dispute }),
     status: asStatus(str(item, "status")),
     at: str(item, "at"),
     source:

@@ -3,6 +3,7 @@
  * The failure code is the card's decline code where Stripe gives one, else the error code.
  */
 import type Stripe from "stripe";
+import type { DisputeFact } from "../domain/disputes.js";
 import type { ChargeFact, IntentFact, RefundFact } from "../domain/lifecycle.js";
 import { isRefundStatus } from "../domain/refunds.js";
 import * as z from "../zod.js";
@@ -61,6 +62,13 @@ const refundShape = z.object({
   amount,
   status: maybe(text),
   metadata,
+  payment_intent: maybe(ref),
+});
+const disputeShape = z.object({
+  id: text,
+  amount,
+  status: text,
+  reason: text,
   payment_intent: maybe(ref),
 });
 const eventShape = z.object({
@@ -144,6 +152,18 @@ export function refundFact(refund: Stripe.Refund, at: number): RefundFact {
     ...(refundId === undefined ? {} : { refundId }),
     amount: refund.amount,
     status: isRefundStatus(status) ? status : "pending",
+  };
+}
+
+export function disputeFact(dispute: Stripe.Dispute, at: number): DisputeFact {
+  check(disputeShape, dispute, "dispute");
+  return {
+    kind: "dispute",
+    at,
+    disputeId: dispute.id,
+    status: dispute.status,
+    reason: dispute.reason,
+    amount: dispute.amount,
   };
 }
 

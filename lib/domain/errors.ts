@@ -25,6 +25,7 @@ export type ErrorCode =
   | "payment_not_found"
   | "order_already_has_payment"
   | "payment_not_refundable"
+  | "payment_disputed"
   | "refund_exceeds_remaining"
   | "concurrent_update"
   | "provider_unavailable"
@@ -137,6 +138,11 @@ export class OrderTakenError extends DomainError {
 
 export class PaymentNotRefundableError extends DomainError {
   readonly code = "payment_not_refundable";
+}
+
+/** The payment's charge is disputed and the dispute is open: its money is held by the dispute. */
+export class PaymentDisputedError extends DomainError {
+  readonly code = "payment_disputed";
 }
 
 export class RefundExceedsRemainingError extends DomainError {

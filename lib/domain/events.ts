@@ -11,6 +11,8 @@ export const EVENT_TYPES = [
   "payment.failed",
   "payment.captured",
   "payment.refunded",
+  "payment.disputed",
+  "payment.dispute_closed",
 ] as const;
 export type PaymentEventType = (typeof EVENT_TYPES)[number];
 
@@ -25,6 +27,13 @@ export interface PaymentEventData {
   readonly failureMessage?: string;
   readonly amountRefunded?: number;
   readonly refundId?: string;
+  /** payment.disputed and payment.dispute_closed: the dispute as it stood. */
+  readonly dispute?: {
+    readonly id: string;
+    readonly status: string;
+    readonly reason: string;
+    readonly amount: number;
+  };
 }
 
 export interface OutboxEvent {
@@ -61,6 +70,17 @@ export function paymentEvent(
         ? {
             failureCode: payment.failureCode ?? "unknown",
             failureMessage: payment.failureMessage ?? "",
+          }
+        : {}),
+      ...((type === "payment.disputed" || type === "payment.dispute_closed") &&
+      payment.dispute !== undefined
+        ? {
+            dispute: {
+              id: payment.dispute.id,
+              status: payment.dispute.status,
+              reason: payment.dispute.reason,
+              amount: payment.dispute.amount,
+            },
           }
         : {}),
       ...extra,

@@ -27,6 +27,7 @@
  * more. The changes between the old and new status are what is recorded: one history entry each,
  * and the outgoing event the contract names for it (none for processing and canceled).
  */
+import { type DisputeFact, mergeDispute } from "./disputes.js";
 import type { PaymentEventType } from "./events.js";
 import type { AttemptOutcome, Payment, PaymentStatus } from "./payment.js";
 import type { RefundStatus } from "./refunds.js";
@@ -66,7 +67,7 @@ export interface RefundFact {
   readonly status: RefundStatus;
 }
 
-export type StripeFact = IntentFact | ChargeFact | RefundFact;
+export type StripeFact = IntentFact | ChargeFact | RefundFact | DisputeFact;
 
 /** What we hold about one Stripe refund (ours, or one made elsewhere, e.g. in the Dashboard). */
 export interface RefundRecordState {
@@ -79,6 +80,8 @@ export interface Change {
   readonly status: PaymentStatus;
   readonly event?: PaymentEventType;
   readonly refundId?: string;
+  /** A change of the payment's dispute (the status stays): the dispute's status. */
+  readonly dispute?: string;
 }
 
 export interface Applied {
@@ -317,6 +320,22 @@ export function changesBetween(before: Payment, after: Payment, refundId?: strin
  * fact is about (undefined if nothing). Pure: the caller writes the result.
  */
 export function applyFact(payment: Payment, fact: StripeFact, prior?: RefundRecordState): Applied {
+  if (fact.kind === "dispute") {
+    const dispute = mergeDispute(payment.dispute, fact);
+    const after: Payment = { ...payment, dispute };
+    const changes: Change[] = [];
+    if (payment.dispute === undefined) {
+      changes.push({ status: after.status, event: "payment.disputed", dispute: dispute.status });
+    }
+    if (dispute.closed && payment.dispute?.closed !== true) {
+      changes.push({
+        status: after.status,
+        event: "payment.dispute_closed",
+        dispute: dispute.status,
+      });
+    }
+    return { payment: after, changes, dirty: !samePayment(payment, after) };
+  }
   if (fact.kind === "refund") {
     const result = applyRefund(payment, prior, fact);
     const after = result.payment;
@@ -345,6 +364,7 @@ export function samePayment(a: Payment, b: Payment): boolean {
     a.amountRefundPending === b.amountRefundPending &&
     a.failureCode === b.failureCode &&
     a.failureMessage === b.failureMessage &&
-    JSON.stringify(a.lifecycle) === JSON.stringify(b.lifecycle)
+    JSON.stringify(a.lifecycle) === JSON.stringify(b.lifecycle) &&
+    JSON.stringify(a.dispute) === JSON.stringify(b.dispute)
   );
 }

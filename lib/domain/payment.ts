@@ -1,6 +1,7 @@
 /**
  * The payment as this service keeps it, and the pure rules over it. No AWS or Stripe imports.
  */
+import type { Dispute } from "./disputes.js";
 
 export const PAYMENT_STATUSES = [
   "initiated",
@@ -26,6 +27,8 @@ export interface StatusChange {
   readonly source: ChangeSource;
   /** The token's `sub` for API calls, else the source (entries written before actors: absent). */
   readonly actor?: string;
+  /** For an entry about the payment's dispute (the status stays): the dispute's status then. */
+  readonly dispute?: string;
 }
 
 /** The latest payment attempt Stripe reported, by Stripe's own clock (epoch seconds). */
@@ -77,6 +80,8 @@ export interface Payment {
   readonly failureMessage?: string;
   /** What Stripe has told us, merged order-independently (lib/domain/lifecycle.ts). */
   readonly lifecycle: Lifecycle;
+  /** The chargeback on the payment's charge, once Stripe reports one (lib/domain/disputes.ts). */
+  readonly dispute?: Dispute;
   /** Optimistic-concurrency counter: every write of the payment item bumps it (refund releases too). */
   readonly version: number;
   readonly createdAt: string;

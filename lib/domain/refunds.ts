@@ -6,6 +6,7 @@
  * The pending part is reserved in the same conditional write that accepts the refund, so two
  * concurrent refunds can never both fit into the same remainder (see DynamoPaymentRepository).
  */
+import { isOpenDispute } from "./disputes.js";
 import type { Payment, PaymentStatus } from "./payment.js";
 
 export type RefundReason = "duplicate" | "fraudulent" | "requested_by_customer";
@@ -50,6 +51,7 @@ export function refundableRemainder(
 export type RefundDecision =
   | { ok: true; amount: number }
   | { ok: false; reason: "not_refundable" }
+  | { ok: false; reason: "disputed" }
   | { ok: false; reason: "exceeds_remaining"; remaining: number };
 
 /**
@@ -57,10 +59,14 @@ export type RefundDecision =
  * accepted for this payment as it stands.
  */
 export function decideRefund(
-  payment: Pick<Payment, "status" | "amountCaptured" | "amountRefunded" | "amountRefundPending">,
+  payment: Pick<
+    Payment,
+    "status" | "amountCaptured" | "amountRefunded" | "amountRefundPending" | "dispute"
+  >,
   requested: number | undefined,
 ): RefundDecision {
   if (!REFUNDABLE.has(payment.status)) return { ok: false, reason: "not_refundable" };
+  if (isOpenDispute(payment.dispute)) return { ok: false, reason: "disputed" };
   const remaining = refundableRemainder(payment);
   if (requested === undefined) {
     // Everything already refunded, or held by refunds in flight: nothing left to give back.

@@ -41,6 +41,7 @@ export const PROBLEMS: Readonly<Record<ProblemCode, ProblemSpec>> = {
   payment_not_found: { status: 404, title: "Payment not found" },
   order_already_has_payment: { status: 409, title: "The order already has a payment" },
   payment_not_refundable: { status: 409, title: "The payment cannot be refunded" },
+  payment_disputed: { status: 409, title: "The payment is disputed" },
   refund_exceeds_remaining: { status: 422, title: "The refund is larger than what remains" },
   concurrent_update: {
     status: 409,

@@ -61,6 +61,16 @@ export function paymentView(
       : {}),
     ...(p.description === undefined ? {} : { description: p.description }),
     ...(p.metadata === undefined ? {} : { metadata: p.metadata }),
+    ...(p.dispute === undefined
+      ? {}
+      : {
+          dispute: {
+            id: p.dispute.id,
+            status: p.dispute.status,
+            reason: p.dispute.reason,
+            amount: p.dispute.amount,
+          },
+        }),
     createdAt,
     updatedAt,
     history: history.map((h) => ({
@@ -68,6 +78,7 @@ export function paymentView(
       at: h.at,
       source: h.source,
       actor: h.actor ?? h.source,
+      ...(h.dispute === undefined ? {} : { dispute: h.dispute }),
     })),
   };
 }

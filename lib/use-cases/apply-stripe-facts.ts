@@ -153,6 +153,7 @@ async function planStep(
         at: now,
         source: input.actor.source,
         actor: input.actor.id,
+        ...(change.dispute === undefined ? {} : { dispute: change.dispute }),
       });
       if (change.event !== undefined) {
         stepEvents.push(

@@ -5,6 +5,8 @@
  *   charge.* events             -> the Charge; charge.refunded also re-fetches the refunds,
  *                                  because the Charge alone does not say which refund it was
  *   refund.* / charge.refund.*  -> the Refund
+ *   charge.dispute.created, .updated, .closed -> the Dispute (funds_withdrawn / _reinstated
+ *                                  tell nothing the dispute's status does not)
  *   anything else               -> acknowledged, ignored
  *
  * Events for PaymentIntents that are not this service's are acknowledged and ignored. A
@@ -12,7 +14,13 @@
  * running) is an error, so that Stripe delivers the event again later.
  */
 import type Stripe from "stripe";
-import { chargeFact, intentFact, paymentIntentIdOf, refundFact } from "../adapters/stripe-facts.js";
+import {
+  chargeFact,
+  disputeFact,
+  intentFact,
+  paymentIntentIdOf,
+  refundFact,
+} from "../adapters/stripe-facts.js";
 import { auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
 import { DomainError, ProviderRejectedError } from "../domain/errors.js";
 import type { StripeFact } from "../domain/lifecycle.js";
@@ -100,6 +108,15 @@ function subjectOf(event: Stripe.Event): Subject | undefined {
       const refund = event.data.object;
       const fact = refundFact(refund, at);
       const paymentIntentId = paymentIntentIdOf(refund);
+      if (paymentIntentId === undefined) return undefined;
+      return { paymentIntentId, facts: async () => [fact] };
+    }
+    case "charge.dispute.created":
+    case "charge.dispute.updated":
+    case "charge.dispute.closed": {
+      const dispute = event.data.object;
+      const fact = disputeFact(dispute, at);
+      const paymentIntentId = paymentIntentIdOf(dispute);
       if (paymentIntentId === undefined) return undefined;
       return { paymentIntentId, facts: async () => [fact] };
     }

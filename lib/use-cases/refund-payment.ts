@@ -17,6 +17,7 @@ import { type AuditContext, type AuditEntry, auditEntry, withOutcome } from "../
 import {
   ConcurrentUpdateError,
   IdempotencyKeyReusedError,
+  PaymentDisputedError,
   PaymentNotFoundError,
   PaymentNotRefundableError,
   ProviderRejectedError,
@@ -137,9 +138,13 @@ async function reserve(
       const refusal =
         decision.reason === "exceeds_remaining"
           ? new RefundExceedsRemainingError(decision.remaining)
-          : new PaymentNotRefundableError(
-              "This payment has nothing left to refund, or is not captured.",
-            );
+          : decision.reason === "disputed"
+            ? new PaymentDisputedError(
+                "The payment's charge is disputed: no refund while the dispute is open.",
+              )
+            : new PaymentNotRefundableError(
+                "This payment has nothing left to refund, or is not captured.",
+              );
       await deps.repository.recordAudit(
         payment.id,
         auditEntry(input.context, deps.clock.now(), "payment.refund", `refused:${refusal.code}`, {

@@ -114,6 +114,16 @@ function routes(engine: Engine): Route[] {
     },
     {
       method: "GET",
+      pattern: /^\/v1\/disputes\/([^/]+)$/,
+      handler: ({ match, params }) => engine.retrieveDispute(id(match), params),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/disputes\/([^/]+)$/,
+      handler: ({ match, params, context }) => engine.updateDispute(id(match), params, context),
+    },
+    {
+      method: "GET",
       pattern: /^\/v1\/events$/,
       handler: ({ params }) => engine.listEvents(params),
     },

@@ -22,6 +22,8 @@ export interface TestCard {
   outcome: CardOutcome;
   /** Charges succeed but refunds end up `failed` (Stripe's `pm_card_refundFail`). */
   refundFails: boolean;
+  /** The charge succeeds, then the cardholder disputes it (Stripe's `pm_card_createDispute`). */
+  disputes?: boolean;
 }
 
 const success: CardOutcome = { kind: "success" };
@@ -68,6 +70,8 @@ export const TEST_CARDS: readonly TestCard[] = [
     { country: "IE" },
   ),
   card("pm_card_visa_debit", "visa", "5556", success, { funding: "debit" }),
+  // 4000 0000 0000 0259: the payment succeeds, then a fraudulent dispute is opened on it.
+  card("pm_card_createDispute", "visa", "0259", success, { disputes: true }),
   card("pm_card_mastercard", "mastercard", "4444"),
   card("pm_card_amex", "amex", "8431"),
   card(

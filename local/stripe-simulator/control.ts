@@ -21,6 +21,7 @@ export interface ControlDeps {
   drainWebhooks(): Promise<void>;
   settlePaymentIntent(id: string, outcome: "succeeded" | "failed"): Stripe.PaymentIntent;
   authenticatePaymentIntent(id: string, outcome: "succeed" | "fail"): Stripe.PaymentIntent;
+  closeDispute(id: string, outcome: "won" | "lost"): Stripe.Dispute;
   resendEvent(id: string): boolean;
   log: (line: string) => void;
 }
@@ -209,6 +210,12 @@ export function createControlHandler(
           200,
           deps.authenticatePaymentIntent(decodeURIComponent(authenticate[1] ?? ""), outcome),
         );
+      }
+      const close = /^\/_simulator\/disputes\/([^/]+)\/close$/.exec(path);
+      if (method === "POST" && close) {
+        const outcome = optionalEnum(body, "outcome", ["won", "lost"] as const);
+        if (outcome === undefined) throw new BadRequest("outcome must be won or lost");
+        return reply(200, deps.closeDispute(decodeURIComponent(close[1] ?? ""), outcome));
       }
       const resend = /^\/_simulator\/events\/([^/]+)\/resend$/.exec(path);
       if (method === "POST" && resend) {

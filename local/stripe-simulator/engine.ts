@@ -7,6 +7,7 @@ import { findTestCard, type TestCard } from "./cards.js";
 import { cardError, invalidParam, invalidRequest, resourceMissing } from "./errors.js";
 import {
   chargeEvent,
+  disputeEvent,
   eventTypeMatches,
   NO_REQUEST,
   type PaymentIntentEventType,
@@ -17,7 +18,7 @@ import {
 import type { FormObject } from "./form.js";
 import { newId, nowSeconds } from "./ids.js";
 import { PAGINATION_PARAMS, paginate } from "./list.js";
-import { buildCharge, buildPaymentIntent, buildRefund } from "./objects.js";
+import { buildCharge, buildDispute, buildPaymentIntent, buildRefund } from "./objects.js";
 import { Params } from "./params.js";
 
 export interface EngineOptions {
@@ -167,6 +168,7 @@ export class Engine {
   private readonly paymentIntentsById = new Map<string, Stripe.PaymentIntent>();
   private readonly chargesById = new Map<string, Stripe.Charge>();
   private readonly refundsById = new Map<string, Stripe.Refund>();
+  private readonly disputesById = new Map<string, Stripe.Dispute>();
   private readonly eventList: Stripe.Event[] = [];
   /** PaymentMethods created from test tokens (`pm_card_visa` → `pm_…`). */
   private readonly paymentMethods = new Map<string, TestCard>();
@@ -240,6 +242,7 @@ export class Engine {
     this.paymentIntentsById.clear();
     this.chargesById.clear();
     this.refundsById.clear();
+    this.disputesById.clear();
     this.eventList.length = 0;
     this.paymentMethods.clear();
   }
@@ -506,6 +509,8 @@ export class Engine {
       status: "requires_capture",
       amount_received: 0,
     });
+    const card = this.paymentMethods.get(String(charge.payment_method));
+    if (card?.disputes === true) this.schedule(() => this.openDispute(charge, pi.id));
     return this.present(pi, params.expand());
   }
 
@@ -959,7 +964,81 @@ export class Engine {
         status: previousStatus,
         amount_received: 0,
       });
+      if (pm.card.disputes === true) this.schedule(() => this.openDispute(charge, pi.id));
     }
+  }
+
+  /** The cardholder disputes the charge (a moment after it was captured, as in test mode). */
+  private openDispute(charge: Stripe.Charge, paymentIntentId: string): void {
+    const dispute = buildDispute(charge, paymentIntentId);
+    this.disputesById.set(dispute.id, dispute);
+    charge.disputed = true;
+    const pending = this.options.pendingWebhooks();
+    this.emit(disputeEvent("charge.dispute.created", dispute, NO_REQUEST, pending));
+    this.emit(disputeEvent("charge.dispute.funds_withdrawn", dispute, NO_REQUEST, pending));
+  }
+
+  private dispute(id: string): Stripe.Dispute {
+    const dispute = this.disputesById.get(id);
+    if (dispute === undefined) throw resourceMissing("dispute", id, { param: "dispute" });
+    return dispute;
+  }
+
+  retrieveDispute(id: string, raw: FormObject): Stripe.Dispute {
+    new Params(raw, []);
+    return structuredClone(this.dispute(id));
+  }
+
+  /** POST /v1/disputes/{id}: evidence and `submit=true` put it under review. */
+  updateDispute(id: string, raw: FormObject, context: RequestContext): Stripe.Dispute {
+    const params = new Params(raw, ["evidence", "metadata", "submit"]);
+    const dispute = this.dispute(id);
+    if (dispute.status !== "needs_response" && dispute.status !== "warning_needs_response") {
+      throw invalidRequest(
+        `This dispute is already ${dispute.status}; evidence can no longer be submitted.`,
+        "dispute_already_closed",
+      );
+    }
+    const metadata = params.metadata();
+    if (metadata !== undefined) dispute.metadata = mergeMetadata(dispute.metadata, metadata);
+    if (params.boolean("submit") === true) {
+      const previous: Partial<Stripe.Dispute> = { status: dispute.status };
+      dispute.status =
+        dispute.status === "needs_response" ? "under_review" : "warning_under_review";
+      dispute.evidence_details.has_evidence = true;
+      dispute.evidence_details.submission_count += 1;
+      dispute.evidence_details.submission_method = "manual";
+      this.emit(
+        disputeEvent(
+          "charge.dispute.updated",
+          dispute,
+          context,
+          this.options.pendingWebhooks(),
+          previous,
+        ),
+      );
+    }
+    return structuredClone(dispute);
+  }
+
+  /** The card network's decision (simulator control): won or lost. */
+  closeDispute(id: string, outcome: "won" | "lost"): Stripe.Dispute {
+    const dispute = this.dispute(id);
+    if (dispute.status === "won" || dispute.status === "lost") {
+      throw invalidRequest(`This dispute is already ${dispute.status}.`, "dispute_already_closed");
+    }
+    const previous: Partial<Stripe.Dispute> = { status: dispute.status };
+    dispute.status = outcome;
+    const pending = this.options.pendingWebhooks();
+    this.emit(disputeEvent("charge.dispute.closed", dispute, NO_REQUEST, pending, previous));
+    if (outcome === "won") {
+      this.emit(disputeEvent("charge.dispute.funds_reinstated", dispute, NO_REQUEST, pending));
+    }
+    return structuredClone(dispute);
+  }
+
+  allDisputes(): Stripe.Dispute[] {
+    return [...this.disputesById.values()].map((d) => structuredClone(d));
   }
 
   private failRefund(refundId: string, charge: Stripe.Charge): void {

@@ -29,6 +29,13 @@ export type ChargeEventType =
   | "charge.refunded"
   | "charge.updated";
 
+export type DisputeEventType =
+  | "charge.dispute.created"
+  | "charge.dispute.updated"
+  | "charge.dispute.closed"
+  | "charge.dispute.funds_withdrawn"
+  | "charge.dispute.funds_reinstated";
+
 export type RefundEventType =
   | "refund.created"
   | "refund.updated"
@@ -91,6 +98,20 @@ export function refundEvent(
   context: RequestContext,
   pendingWebhooks: number,
   previous?: Partial<Stripe.Refund>,
+): Stripe.Event {
+  const data = {
+    object: structuredClone(object),
+    ...(previous ? { previous_attributes: previous } : {}),
+  };
+  return { ...base(context, pendingWebhooks), type, data };
+}
+
+export function disputeEvent(
+  type: DisputeEventType,
+  object: Stripe.Dispute,
+  context: RequestContext,
+  pendingWebhooks: number,
+  previous?: Partial<Stripe.Dispute>,
 ): Stripe.Event {
   const data = {
     object: structuredClone(object),

@@ -88,6 +88,10 @@ export interface StripeSimulator {
   settlePaymentIntent(id: string, outcome?: "succeeded" | "failed"): Stripe.PaymentIntent;
   /** The customer's 3-D Secure answer (as `POST /_simulator/payment_intents/{id}/authenticate`). */
   authenticatePaymentIntent(id: string, outcome?: "succeed" | "fail"): Stripe.PaymentIntent;
+  /** Disputes opened so far (test card `pm_card_createDispute`), oldest first (copies). */
+  disputes(): Stripe.Dispute[];
+  /** The card network decides (as `POST /_simulator/disputes/{id}/close`). */
+  closeDispute(id: string, outcome: "won" | "lost"): Stripe.Dispute;
 }
 
 export async function startStripeSimulator(
@@ -137,6 +141,7 @@ export async function startStripeSimulator(
     engine.settlePaymentIntent(id, outcome);
   const authenticatePaymentIntent = (id: string, outcome: "succeed" | "fail" = "succeed") =>
     engine.authenticatePaymentIntent(id, outcome);
+  const closeDispute = (id: string, outcome: "won" | "lost") => engine.closeDispute(id, outcome);
 
   const api = createApiHandler({ engine, faults, idempotency, log });
   const control = createControlHandler({
@@ -159,6 +164,7 @@ export async function startStripeSimulator(
     drainWebhooks,
     settlePaymentIntent,
     authenticatePaymentIntent,
+    closeDispute,
     resendEvent: (id) => {
       const event = engine.findEvent(id);
       return event !== undefined && dispatcher.resend(event);
@@ -222,5 +228,7 @@ export async function startStripeSimulator(
     webhookDeliveries: () => dispatcher.deliveries(),
     settlePaymentIntent,
     authenticatePaymentIntent,
+    closeDispute,
+    disputes: () => engine.allDisputes(),
   };
 }

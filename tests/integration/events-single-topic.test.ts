@@ -1,7 +1,8 @@
 /**
  * KAFKA_TOPIC_MODE=single on a real Kafka broker: every event of the service goes to
  * `<prefix>payment.events` (3 partitions here), keyed by the order, so each order's events are
- * on one partition in the order they happened; nothing goes to the per-type topics.
+ * on one partition in the order they happened; nothing goes to the per-type topics. A chargeback's
+ * two events come after the capture's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENT_TYPES } from "../../lib/domain/events.js";
@@ -91,5 +92,38 @@ describe("KAFKA_TOPIC_MODE=single", () => {
     }
     // Six keys over three partitions: the ordering above held on more than one partition.
     expect(partitions.size).toBeGreaterThan(1);
+  });
+
+  it("a chargeback publishes payment.disputed, then payment.dispute_closed, once each, after the capture", async () => {
+    const orderId = uniqueId("order");
+    const res = await stack.call("POST", "/api/payments/intents", {
+      token: alice,
+      body: { orderId, amount: 7_500, currency: "eur" },
+      headers: { "idempotency-key": uniqueId("key") },
+    });
+    expect(res.status, res.text).toBe(201);
+    const pi = String(res.body.stripePaymentIntentId);
+    await stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_createDispute" });
+    await stack.simulator.drainWebhooks();
+    const dispute = stack.simulator.disputes().find((d) => d.payment_intent === pi);
+    if (dispute === undefined) throw new Error("no dispute opened");
+    stack.simulator.closeDispute(dispute.id, "lost");
+    await stack.simulator.drainWebhooks();
+    const mine = (messages: readonly Collected[]) => messages.filter((m) => m.key === orderId);
+    await collector.waitFor((messages) =>
+      mine(messages).some((m) => m.headers["event-type"] === "payment.dispute_closed"),
+    );
+    const byOffset = [...mine(collector.messages)].sort((a, b) => a.offset - b.offset);
+    const distinct = [...new Map(byOffset.map((m) => [String(m.value.id), m])).values()];
+    expect(distinct.map((m) => m.headers["event-type"])).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+      "payment.disputed",
+      "payment.dispute_closed",
+    ]);
+    expect(distinct.at(-1)?.value).toMatchObject({
+      data: { orderId, status: "captured", dispute: { id: dispute.id, status: "lost" } },
+    });
   });
 });

@@ -235,6 +235,86 @@ describe("3-D Secure", () => {
   });
 });
 
+/** The dispute Stripe opened on the PaymentIntent's charge (test card pm_card_createDispute). */
+function disputeOf(pi: string) {
+  const found = stack.simulator.disputes().find((d) => d.payment_intent === pi);
+  if (found === undefined) throw new Error(`no dispute for ${pi}`);
+  return found;
+}
+
+async function closeDispute(disputeId: string, outcome: "won" | "lost") {
+  const res = await fetch(`${stack.simulator.url}/_simulator/disputes/${disputeId}/close`, {
+    method: "POST",
+    body: JSON.stringify({ outcome }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  await stack.simulator.drainWebhooks();
+}
+
+describe("disputes", () => {
+  it("a chargeback: disputed (status stays), refunds refused while open, followed to won, closed once", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_createDispute");
+    const dispute = disputeOf(pi);
+    expect(await read(id)).toMatchObject({
+      status: "captured",
+      dispute: { id: dispute.id, status: "needs_response", reason: "fraudulent", amount: 10_000 },
+    });
+    const refused = await post(`/api/payments/${id}/refund`, { amount: 1_000 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe("payment_disputed");
+    expect((await read(id, ops)).refunds).toEqual([]);
+
+    // Evidence through Stripe's own API (the SDK), then the network decides.
+    await stack.stripe.disputes.update(dispute.id, {
+      evidence: { uncategorized_text: "Delivered, signed for." },
+      submit: true,
+    });
+    await stack.simulator.drainWebhooks();
+    expect((await read(id)).dispute).toMatchObject({ status: "under_review" });
+    await closeDispute(dispute.id, "won");
+    expect(await read(id)).toMatchObject({ status: "captured", dispute: { status: "won" } });
+    expect(await outboxTypes(id)).toEqual([
+      "payment.initiated",
+      "payment.authorized",
+      "payment.captured",
+      "payment.disputed",
+      "payment.dispute_closed",
+    ]);
+    const events = await outboxItems(id);
+    expect(events.at(-1)?.event).toMatchObject({
+      data: { dispute: { id: dispute.id, status: "won", reason: "fraudulent", amount: 10_000 } },
+    });
+    expect(
+      (await historyOf(id)).map((h) => `${h.status}:${String(Reflect.get(h, "dispute"))}`),
+    ).toEqual([
+      "initiated:undefined",
+      "authorized:undefined",
+      "captured:undefined",
+      "captured:needs_response",
+      "captured:won",
+    ]);
+    // Decided: refunds are possible again.
+    expect((await post(`/api/payments/${id}/refund`, { amount: 1_000 })).status).toBe(202);
+  });
+
+  it("dispute events held and delivered in reverse, each twice: the same end, each event once", async () => {
+    const { id, pi } = await create();
+    await confirm(pi, "pm_card_createDispute");
+    const dispute = disputeOf(pi);
+    stack.simulator.setWebhookBehaviour({ mode: "hold" });
+    await stack.stripe.disputes.update(dispute.id, { submit: true });
+    stack.simulator.closeDispute(dispute.id, "lost");
+    stack.simulator.setWebhookBehaviour({ mode: "duplicate" });
+    expect(stack.simulator.releaseWebhooks("reverse")).toBeGreaterThanOrEqual(2);
+    await stack.simulator.drainWebhooks();
+    expect(await read(id)).toMatchObject({ status: "captured", dispute: { status: "lost" } });
+    const types = await outboxTypes(id);
+    expect(types.filter((t) => t === "payment.disputed")).toHaveLength(1);
+    expect(types.filter((t) => t === "payment.dispute_closed")).toHaveLength(1);
+  });
+});
+
 describe("manual capture", () => {
   it("authorized, then a partial capture", async () => {
     const { id, pi } = await create("manual");

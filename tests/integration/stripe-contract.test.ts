@@ -419,15 +419,16 @@ const READ_FIELDS = {
     "payment_intent",
   ],
   refund: ["id", "status", "amount", "metadata", "payment_intent"],
+  dispute: ["id", "status", "reason", "amount", "payment_intent"],
   event: ["id", "type", "created", "data", "data.object"],
 } as const;
 type ObjectType = keyof typeof READ_FIELDS;
 
 /**
  * Where the simulator's objects differ from the spec of stripe-mock v0.203.0 (API version
- * 2026-08-26.dahlia). Exact lists: a new difference fails. All four are properties that the
+ * 2026-08-26.dahlia). Exact lists: a new difference fails. All six are properties that the
  * `stripe` package (23.1.0, API 2026-10-28.endive) types as required on Stripe.PaymentIntent /
- * Stripe.Charge, which the simulator's builders are typed with, and this older spec lacks; none
+ * Stripe.Charge / Stripe.Dispute, which the simulator's builders are typed with, and this older spec lacks; none
  * is read by our code.
  */
 const PI_EXTRA = ["payment_record: not in the spec", "source: not in the spec"];
@@ -435,12 +436,19 @@ const CHARGE_EXTRA = [
   "payment_method_details.card.electronic_commerce_indicator: not in the spec",
   "source: not in the spec",
 ];
+// Stripe.Dispute in the package types these two as required; the older spec has neither.
+const DISPUTE_EXTRA = [
+  "evidence_details.submission_method: not in the spec",
+  "intended_submission_method: not in the spec",
+];
 const KNOWN_DIFFERENCES: Record<ObjectType | "list" | "error", readonly string[]> = {
   payment_intent: PI_EXTRA.map((line) => `payment_intent.${line}`),
   charge: CHARGE_EXTRA.map((line) => `charge.${line}`),
   refund: [],
+  dispute: DISPUTE_EXTRA.map((line) => `dispute.${line}`),
   event: [
     ...PI_EXTRA.map((line) => `event.data.object(payment_intent).${line}`),
+    ...DISPUTE_EXTRA.map((line) => `event.data.object(dispute).${line}`),
     ...CHARGE_EXTRA.map((line) => `event.data.object(charge).${line}`),
   ],
   // The lists sampled: events (no expansion), refunds, charges, payment_intents.
@@ -543,6 +551,16 @@ describe("the simulator's objects carry the fields Stripe's OpenAPI spec defines
       payment_method: "pm_card_authenticationRequired",
     });
     sim.authenticatePaymentIntent(unauthenticated.id, "fail");
+    // A chargeback, opened, answered with evidence (under review), then lost.
+    const disputed = await stripe.paymentIntents.create({ ...base, amount: 1400 });
+    await stripe.paymentIntents.confirm(disputed.id, { payment_method: "pm_card_createDispute" });
+    await sim.drainWebhooks();
+    const [dispute] = sim.disputes();
+    if (dispute === undefined) throw new Error("the simulator opened no dispute");
+    await add("dispute", `/v1/disputes/${dispute.id}`); // needs_response
+    await stripe.disputes.update(dispute.id, { submit: true });
+    sim.closeDispute(dispute.id, "lost");
+    await add("dispute", `/v1/disputes/${dispute.id}`); // lost
 
     for (const pi of [paid, manual, declined, canceled, unauthenticated]) {
       await add("payment_intent", `/v1/payment_intents/${pi.id}`);
@@ -637,7 +655,7 @@ describe("the simulator's objects carry the fields Stripe's OpenAPI spec defines
     expect(checker.typeMatches(checker.field("charge", "payment_intent"), 1)).toBe(false);
   });
 
-  it.each(["payment_intent", "charge", "refund", "event"] as const)(
+  it.each(["payment_intent", "charge", "refund", "dispute", "event"] as const)(
     "%s: every property the spec requires is present",
     (type) => {
       const required = checker.resolve(checker.schema(type)).required ?? [];
@@ -723,7 +741,7 @@ describe("the simulator's objects carry the fields Stripe's OpenAPI spec defines
     ]).toEqual([]);
   });
 
-  it.each(["payment_intent", "charge", "refund", "event", "list", "error"] as const)(
+  it.each(["payment_intent", "charge", "refund", "dispute", "event", "list", "error"] as const)(
     "%s: all differences from the spec, all the way down, are the known ones",
     (type) => {
       const found = new Set<string>();

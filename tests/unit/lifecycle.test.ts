@@ -7,6 +7,7 @@ import {
   type StripeFact,
 } from "../../lib/domain/lifecycle.js";
 import { newPayment, type Payment } from "../../lib/domain/payment.js";
+import { decideRefund } from "../../lib/domain/refunds.js";
 
 const base = (captureMethod: "automatic" | "manual" = "automatic"): Payment =>
   newPayment({
@@ -184,6 +185,40 @@ describe("applyFact, in order", () => {
     expect(run(captured.payment, [intent(10, "requires_action")]).payment.status).toBe("captured");
   });
 
+  it("a dispute: announced once, followed, closed once; the status stays; refunds wait while it is open", () => {
+    const captured = run(base(), [intent(10, "succeeded", { amountReceived: 10_000 })]);
+    const report = (at: number, status: string): StripeFact => ({
+      kind: "dispute",
+      at,
+      disputeId: "dp_1",
+      status,
+      reason: "fraudulent",
+      amount: 10_000,
+    });
+    const opened = run(captured.payment, [report(20, "needs_response")]);
+    expect(opened.payment.status).toBe("captured");
+    expect(opened.payment.dispute).toMatchObject({ id: "dp_1", status: "needs_response" });
+    expect(opened.events).toEqual(["payment.disputed"]);
+    expect(decideRefund(opened.payment, 100)).toEqual({ ok: false, reason: "disputed" });
+    const reviewed = run(opened.payment, [
+      report(30, "under_review"),
+      report(25, "needs_response"),
+    ]);
+    expect(reviewed.payment.dispute?.status).toBe("under_review");
+    expect(reviewed.events).toEqual([]);
+    const lost = run(reviewed.payment, [report(40, "lost")]);
+    expect(lost.events).toEqual(["payment.dispute_closed"]);
+    expect(decideRefund(lost.payment, 100)).toEqual({ ok: true, amount: 100 });
+    // Reopened for an appeal, then decided again: shown, but closed only once.
+    const appealed = run(lost.payment, [report(50, "appeal_needs_response"), report(60, "won")]);
+    expect(appealed.payment.dispute?.status).toBe("won");
+    expect(appealed.events).toEqual([]);
+    // The closing report first: both events, in order, and the late opening changes nothing.
+    const closedFirst = run(captured.payment, [report(40, "won"), report(20, "needs_response")]);
+    expect(closedFirst.events).toEqual(["payment.disputed", "payment.dispute_closed"]);
+    expect(closedFirst.payment.dispute?.status).toBe("won");
+  });
+
   it("manual capture: authorized, then captured without a second authorized event", () => {
     const { payment, events } = run(base("manual"), [
       intent(10, "requires_capture", { amountCapturable: 10_000 }),
@@ -312,10 +347,17 @@ const scenario: fc.Arbitrary<Scenario> = fc
       { maxLength: 4 },
     ),
     sameSecond: fc.boolean(),
+    // A chargeback on the captured charge: opened, maybe under review, maybe decided.
+    dispute: fc.option(
+      fc.record({
+        reviewed: fc.boolean(),
+        decided: fc.constantFrom("won", "lost", "open"),
+      }),
+    ),
   })
   .map((r) => {
     const { manual, failures, processingFirst, authenticateFirst, outcome } = r;
-    const { captureAmount, refunds, sameSecond } = r;
+    const { captureAmount, refunds, sameSecond, dispute } = r;
     const facts: StripeFact[] = [];
     let t = 100;
     const tick = () => (sameSecond ? t : ++t);
@@ -373,6 +415,19 @@ const scenario: fc.Arbitrary<Scenario> = fc
       facts.push(one(r.fails ? "failed" : "succeeded"));
       if (r.fails) left += amount;
     });
+    if (dispute !== null) {
+      const report = (status: string): StripeFact => ({
+        kind: "dispute",
+        at: tick(),
+        disputeId: "dp_1",
+        status,
+        reason: "fraudulent",
+        amount: captured,
+      });
+      facts.push(report("needs_response"));
+      if (dispute.reviewed) facts.push(report("under_review"));
+      if (dispute.decided !== "open") facts.push(report(dispute.decided));
+    }
     return { captureMethod: manual ? "manual" : "automatic", facts, heldRefunds } as const;
   });
 
@@ -431,6 +486,7 @@ describe("applyFact, in any order", () => {
             amountRefunded: p.amountRefunded,
             amountRefundPending: p.amountRefundPending,
             failureCode: p.status === "failed" ? p.failureCode : undefined,
+            dispute: p.dispute,
           });
           expect(view(shuffledRun.payment)).toEqual(view(inOrder.payment));
           // Outgoing events: never a capture twice, never an authorization twice, and a refund
@@ -447,6 +503,15 @@ describe("applyFact, in any order", () => {
               settled,
             );
             expect(r.history.length).toBeGreaterThanOrEqual(r.events.length);
+            // A dispute is announced once, and its decision once.
+            const disputed = s.facts.some((f) => f.kind === "dispute");
+            const decided = s.facts.some(
+              (f) => f.kind === "dispute" && (f.status === "won" || f.status === "lost"),
+            );
+            expect(r.events.filter((e) => e === "payment.disputed").length).toBe(disputed ? 1 : 0);
+            expect(r.events.filter((e) => e === "payment.dispute_closed").length).toBe(
+              decided ? 1 : 0,
+            );
           }
         },
       ),
