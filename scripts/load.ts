@@ -84,7 +84,8 @@ function motoRssMb(port: string | undefined): number | undefined {
 // ---- measurement
 
 const latencies = new Map<string, number[]>();
-const statuses = new Map<string, Map<number, number>>();
+/** Per route: answers by status, with the problem's code for 4xx (`409 concurrent_update`). */
+const statuses = new Map<string, Map<string, number>>();
 const fiveHundreds: string[] = [];
 
 interface Answer {
@@ -114,9 +115,6 @@ async function call(
   const list = latencies.get(route) ?? [];
   list.push(ms);
   latencies.set(route, list);
-  const counts = statuses.get(route) ?? new Map<number, number>();
-  counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
-  statuses.set(route, counts);
   if (res.status >= 500) fiveHundreds.push(`${route} ${res.status} ${text.slice(0, 200)}`);
   let body: Record<string, unknown> = {};
   try {
@@ -126,6 +124,13 @@ async function call(
   } catch {
     body = {};
   }
+  const label =
+    res.status >= 400 && res.status < 500 && typeof body.code === "string"
+      ? `${res.status} ${body.code}`
+      : String(res.status);
+  const counts = statuses.get(route) ?? new Map<string, number>();
+  counts.set(label, (counts.get(label) ?? 0) + 1);
+  statuses.set(route, counts);
   return { status: res.status, body };
 }
 
@@ -381,9 +386,9 @@ async function main(): Promise<number> {
     );
     for (const [route, list] of [...latencies.entries()].sort()) {
       const sorted = [...list].sort((a, b) => a - b);
-      const answers = [...(statuses.get(route) ?? new Map<number, number>()).entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([status, n]) => `${status}×${n}`)
+      const answers = [...(statuses.get(route) ?? new Map<string, number>()).entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([label, n]) => `${label}×${n}`)
         .join(" ");
       console.log(
         `| ${route} | ${list.length} | ${quantile(sorted, 0.5).toFixed(1)} | ${quantile(sorted, 0.99).toFixed(1)} | ${(sorted.at(-1) ?? 0).toFixed(1)} | ${answers} |`,
