@@ -4,10 +4,12 @@
  * simulator on 127.0.0.1:12111 (unless STRIPE_SECRET_KEY holds a real test key), and the local
  * gateway in front of the real handler modules, with the route table the SST app deploys.
  */
+
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as z from "zod";
 import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
+import { WEBHOOK_EVENT_TYPES } from "../lib/adapters/stripe-webhook-events.js";
 import { kafkaSettings } from "../lib/config.js";
 import { loadOrCreateDevKeys, tokenVerifier } from "./auth.js";
 import { consoleSite } from "./console.js";
@@ -119,6 +121,8 @@ try {
         port: env.STRIPE_SIMULATOR_PORT,
         webhookUrl: `http://127.0.0.1:${env.PORT}/api/webhooks/stripe`,
         webhookSecret,
+        // As the deployed endpoint is subscribed (npm run stripe:webhook-endpoint).
+        webhookEvents: WEBHOOK_EVENT_TYPES,
         log: (line) => say(`stripe-simulator: ${line}`),
       }),
     );

@@ -18,6 +18,7 @@
  * COST_PAYMENTS (default 20, a multiple of 10) sets how many payments are driven.
  * A report, not a gate: it exits non-zero only if the flow itself fails.
  */
+
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { subscribe } from "node:diagnostics_channel";
@@ -28,6 +29,7 @@ import type { Context } from "aws-lambda";
 import Stripe from "stripe";
 import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
+import { WEBHOOK_EVENT_TYPES } from "../lib/adapters/stripe-webhook-events.js";
 import { generateDevKeys, signToken, tokenVerifier } from "../local/auth.js";
 import { createTables, localDynamoDbClientConfig, startLocalDynamoDb } from "../local/dynamodb.js";
 import { type LambdaHttpHandler, loadFunctionHandler, startGateway } from "../local/gateway.js";
@@ -127,7 +129,12 @@ async function main(): Promise<void> {
     cleanups.unshift(proxy.close);
     const kafka = await startLocalKafka();
     cleanups.unshift(kafka.stop);
-    const simulator = await startStripeSimulator({ port: 0, webhookSecret: WEBHOOK_SECRET });
+    // The deployed endpoint's subscription: only these events cost a request and an invocation.
+    const simulator = await startStripeSimulator({
+      port: 0,
+      webhookSecret: WEBHOOK_SECRET,
+      webhookEvents: WEBHOOK_EVENT_TYPES,
+    });
     cleanups.unshift(simulator.close);
     Object.assign(process.env, {
       PAYMENTS_TABLE: tables.payments.name,

@@ -1,5 +1,6 @@
 /** The `/v1` REST surface: auth, routing, idempotency, fault injection, responses. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { WebhookEndpoints } from "./endpoints.js";
 import type { Engine } from "./engine.js";
 import { SimulatorError, type StripeErrorBody } from "./errors.js";
 import { API_VERSION, type RequestContext } from "./events.js";
@@ -30,6 +31,7 @@ interface Route {
 
 export interface ApiDeps {
   engine: Engine;
+  endpoints: WebhookEndpoints;
   faults: Faults;
   idempotency: IdempotencyStore;
   log: (line: string) => void;
@@ -44,8 +46,33 @@ function id(match: RegExpExecArray): string {
   return decodeURIComponent(match[1] ?? "");
 }
 
-function routes(engine: Engine): Route[] {
+function routes(engine: Engine, endpoints: WebhookEndpoints): Route[] {
   return [
+    {
+      method: "GET",
+      pattern: /^\/v1\/webhook_endpoints$/,
+      handler: ({ params }) => endpoints.list(params),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/webhook_endpoints$/,
+      handler: ({ params }) => endpoints.create(params),
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/webhook_endpoints\/([^/]+)$/,
+      handler: ({ match }) => endpoints.retrieve(id(match)),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/webhook_endpoints\/([^/]+)$/,
+      handler: ({ match, params }) => endpoints.update(id(match), params),
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/v1\/webhook_endpoints\/([^/]+)$/,
+      handler: ({ match }) => endpoints.remove(id(match)),
+    },
     {
       method: "POST",
       pattern: /^\/v1\/payment_intents$/,
@@ -174,7 +201,7 @@ function authenticate(req: IncomingMessage): Caller | StripeErrorBody {
 export function createApiHandler(
   deps: ApiDeps,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
-  const table = routes(deps.engine);
+  const table = routes(deps.engine, deps.endpoints);
 
   return async (req, res, url) => {
     const started = Date.now();

@@ -4,11 +4,13 @@
  * signed webhooks with retries, fault injection and a `/_simulator/` control API.
  * All state is in memory.
  */
+
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type Stripe from "stripe";
 import { createApiHandler } from "./api.js";
 import { createControlHandler } from "./control.js";
+import { WebhookEndpoints } from "./endpoints.js";
 import { Engine } from "./engine.js";
 import { type ActiveFaults, type FaultConfig, Faults, faultBody } from "./faults.js";
 import { json, sendJson } from "./http.js";
@@ -43,6 +45,8 @@ export interface StripeSimulatorOptions {
   host?: string;
   /** Where signed webhooks go; none sent when undefined. */
   webhookUrl?: string;
+  /** Event types delivered (an endpoint's `enabled_events`); default `*`, every one. */
+  webhookEvents?: readonly string[];
   /** whsec_... used to sign; several: one signature each, as Stripe does while a secret is rolled. */
   webhookSecret: string | readonly string[];
   log?: (line: string) => void;
@@ -75,6 +79,8 @@ export interface StripeSimulator {
   setWebhookUrl(url: string | undefined): void;
   /** Signs from now on with these secrets (rolling: the new and the old; then the new alone). */
   setWebhookSecrets(secrets: readonly string[]): void;
+  /** Delivers only these event types from now on (an endpoint's `enabled_events`; `*`: all). */
+  setWebhookEvents(types: readonly string[]): void;
   /** Resolves when every queued webhook delivery is done (delivered or given up); held events are not waited for. */
   drainWebhooks(): Promise<void>;
   // ---- extras, mirroring the /_simulator/ control API
@@ -114,6 +120,14 @@ export async function startStripeSimulator(
     asyncDelayMs: options.asyncDelayMs ?? 20,
   });
   engineRef = engine;
+  if (options.webhookEvents !== undefined) dispatcher.setEnabledEvents(options.webhookEvents);
+  const endpoints = new WebhookEndpoints((target) => {
+    dispatcher.setUrl(target?.url);
+    if (target !== undefined) {
+      dispatcher.setSecrets([target.secret]);
+      dispatcher.setEnabledEvents(target.enabledEvents);
+    }
+  });
   const faults = new Faults();
   const idempotency = new IdempotencyStore();
   let requests = 0;
@@ -143,7 +157,7 @@ export async function startStripeSimulator(
     engine.authenticatePaymentIntent(id, outcome);
   const closeDispute = (id: string, outcome: "won" | "lost") => engine.closeDispute(id, outcome);
 
-  const api = createApiHandler({ engine, faults, idempotency, log });
+  const api = createApiHandler({ engine, endpoints, faults, idempotency, log });
   const control = createControlHandler({
     stats,
     reset,
@@ -216,6 +230,7 @@ export async function startStripeSimulator(
     events: () => engine.allEvents(),
     setWebhookUrl: (target) => dispatcher.setUrl(target),
     setWebhookSecrets: (secrets) => dispatcher.setSecrets(secrets),
+    setWebhookEvents: (types) => dispatcher.setEnabledEvents(types),
     drainWebhooks,
     stats,
     reset,

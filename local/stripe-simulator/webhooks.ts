@@ -141,6 +141,8 @@ export interface WebhookDispatcherOptions {
 export class WebhookDispatcher {
   private url: string | undefined;
   private secrets: readonly string[];
+  /** The endpoint's `enabled_events` (patterns; `*` for all). */
+  private enabledEvents: readonly string[] = ["*"];
   private readonly retry: WebhookRetryPolicy;
   private readonly log: (line: string) => void;
   private readonly onDelivered: (eventId: string) => void;
@@ -179,6 +181,11 @@ export class WebhookDispatcher {
     this.url = url;
   }
 
+  /** Delivers from now on only events matching these types (an endpoint's `enabled_events`). */
+  setEnabledEvents(types: readonly string[]): void {
+    this.enabledEvents = [...types];
+  }
+
   /** Signs from now on with these secrets (a roll: the new and the old; then the new alone). */
   setSecrets(secrets: readonly string[]): void {
     if (secrets.length === 0) throw new Error("at least one webhook secret");
@@ -210,6 +217,9 @@ export class WebhookDispatcher {
   /** Queues an event per the current behaviour; never blocks. */
   dispatch(event: Stripe.Event): void {
     if (this.closed || this.url === undefined) {
+      return;
+    }
+    if (!this.enabledEvents.some((pattern) => eventTypeMatches(pattern, event.type))) {
       return;
     }
     const b = this.behaviour;

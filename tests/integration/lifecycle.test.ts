@@ -437,7 +437,8 @@ describe("webhooks late, twice, out of order", () => {
     await stack.stripe.paymentIntents.confirm(pi, { payment_method: "pm_card_visa" });
     await stack.stripe.refunds.create({ payment_intent: pi, amount: 10_000 });
     const released = stack.simulator.releaseWebhooks("reverse");
-    expect(released).toBeGreaterThanOrEqual(6);
+    // Of the subscribed types: payment_failed, succeeded, charge.refunded.
+    expect(released).toBe(3);
     await stack.simulator.drainWebhooks();
     const payment = await read(id, ops);
     expect(payment).toMatchObject({ status: "refunded", amountRefunded: 10_000 });

@@ -9,6 +9,7 @@ import { inject } from "vitest";
 import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
+import { WEBHOOK_EVENT_TYPES } from "../../lib/adapters/stripe-webhook-events.js";
 import { type DevKeys, generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
 import { builtConsoleSite, consoleSite } from "../../local/console.js";
 import {
@@ -82,6 +83,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simulator = await startStripeSimulator({
     port: 0,
     webhookSecret: WEBHOOK_SECRET,
+    // Only what the deployed endpoint subscribes to: every suite on a stack proves the set.
+    webhookEvents: WEBHOOK_EVENT_TYPES,
     // Stripe waits seconds for an answer; a test stack on a busy machine may need more than the
     // simulator's 5 s before a delivery counts as timed out and is sent again.
     webhookRetry: { timeoutMs: scaled(5_000) },
