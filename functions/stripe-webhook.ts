@@ -6,6 +6,8 @@
  * STRIPE_WEBHOOK_SECRET holds the endpoint's secret, or while it is rolled the new and the old,
  * comma-separated: a delivery signed with any of them is accepted.
  */
+
+import { noticeOf } from "../lib/adapters/stripe-events.js";
 import {
   checkEvent,
   STRIPE_API_VERSION,
@@ -82,16 +84,20 @@ export function webhookHandler(secrets: readonly string[]) {
             expected: STRIPE_API_VERSION,
           });
         }
-        outcome = await handleStripeEvent(
-          {
-            repository,
-            provider,
-            clock,
-            onEvents: countEvents,
-            requestId: event.requestContext.requestId,
-          },
-          stripeEvent,
-        );
+        const notice = noticeOf(stripeEvent);
+        outcome =
+          notice === undefined
+            ? { result: "ignored_type" }
+            : await handleStripeEvent(
+                {
+                  repository,
+                  provider,
+                  clock,
+                  onEvents: countEvents,
+                  requestId: event.requestContext.requestId,
+                },
+                notice,
+              );
       } catch (error) {
         if (error instanceof UnreadableStripeObjectError) {
           // Refused, so Stripe keeps it and shows it failing: if our reading is what is wrong, a

@@ -5,7 +5,7 @@
 
 import type { Actor, AuditEntry } from "./domain/audit.js";
 import type { OutboxEvent } from "./domain/events.js";
-import type { IntentFact, RefundFact, RefundRecordState } from "./domain/lifecycle.js";
+import type { IntentFact, RefundFact, RefundRecordState, StripeFact } from "./domain/lifecycle.js";
 import type { OutboxItem, OutboxMessage } from "./domain/outbox.js";
 import type { CaptureMethod, Payment, PaymentStatus, StatusChange } from "./domain/payment.js";
 import type { Refund, RefundReason, RefundStatus } from "./domain/refunds.js";
@@ -155,6 +155,28 @@ export interface ProviderRefund {
 }
 
 /** The payment provider (Stripe). Every write takes our idempotency key. */
+/**
+ * A verified notice from the payment provider (a Stripe webhook event, translated by
+ * lib/adapters/stripe-events.ts): what it is about and what it says, in the domain's terms.
+ */
+export interface PaymentNotice {
+  /** The provider's event id: a notice is applied at most once. */
+  readonly eventId: string;
+  /** The provider's name for it (for the audit trail and logs; nothing decides on it). */
+  readonly kind: string;
+  readonly paymentIntentId: string;
+  readonly facts: readonly StripeFact[];
+  /** The notice says a refund happened but not which: read the PaymentIntent's refunds too. */
+  readonly refetchRefunds: boolean;
+  /** The PaymentIntent's creation: nothing the record will not hold once written. */
+  readonly creation: boolean;
+  /** The PaymentIntent's metadata and creation time, when the notice carries the PaymentIntent. */
+  readonly intent?: {
+    readonly metadata: Readonly<Record<string, string>>;
+    readonly created: number;
+  };
+}
+
 export interface PaymentProvider {
   createPaymentIntent(
     input: {

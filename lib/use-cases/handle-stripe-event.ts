@@ -1,30 +1,14 @@
 /**
- * A verified Stripe event, applied to the payment it concerns.
+ * A verified payment notice (the Stripe adapter's translation of a webhook event,
+ * lib/adapters/stripe-events.ts), applied to the payment it concerns, once.
  *
- *   PaymentIntent events        -> the PaymentIntent in the event, as of the event's `created`
- *   charge.* events             -> the Charge; charge.refunded also re-fetches the refunds,
- *                                  because the Charge alone does not say which refund it was
- *   refund.* / charge.refund.*  -> the Refund
- *   charge.dispute.created, .updated, .closed -> the Dispute (funds_withdrawn / _reinstated
- *                                  tell nothing the dispute's status does not)
- *   anything else               -> acknowledged, ignored
- *
- * Events for PaymentIntents that are not this service's are acknowledged and ignored. A
+ * Notices for PaymentIntents that are not this service's are acknowledged and ignored. A
  * PaymentIntent this service created but has not recorded yet (its create request is still
  * running) is an error, so that Stripe delivers the event again later.
  */
-import type Stripe from "stripe";
-import {
-  chargeFact,
-  disputeFact,
-  intentFact,
-  paymentIntentIdOf,
-  refundFact,
-} from "../adapters/stripe-facts.js";
 import { auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
 import { DomainError, ProviderRejectedError } from "../domain/errors.js";
-import type { StripeFact } from "../domain/lifecycle.js";
-import type { Clock, PaymentProvider, PaymentRepository } from "../ports.js";
+import type { Clock, PaymentNotice, PaymentProvider, PaymentRepository } from "../ports.js";
 import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
 /** The PaymentIntent is ours but its record is not written yet: Stripe should retry. */
@@ -54,104 +38,33 @@ export type WebhookOutcome =
         | "never_recorded";
     };
 
-interface Subject {
-  readonly paymentIntentId: string;
-  readonly facts: (deps: WebhookDeps) => Promise<StripeFact[]>;
-  /** The PaymentIntent's metadata and creation time when the event carries the PaymentIntent itself. */
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly created?: number;
-}
-
-function subjectOf(event: Stripe.Event): Subject | undefined {
-  const at = event.created;
-  switch (event.type) {
-    case "payment_intent.created":
-    case "payment_intent.processing":
-    case "payment_intent.amount_capturable_updated":
-    case "payment_intent.succeeded":
-    case "payment_intent.payment_failed":
-    case "payment_intent.canceled":
-    case "payment_intent.requires_action":
-    case "payment_intent.partially_funded": {
-      const pi = event.data.object;
-      const fact = intentFact(pi, at); // checks the object before anything else reads it
-      return {
-        paymentIntentId: pi.id,
-        metadata: pi.metadata,
-        created: pi.created,
-        facts: async () => [fact],
-      };
-    }
-    case "charge.succeeded":
-    case "charge.captured":
-    case "charge.failed":
-    case "charge.pending":
-    case "charge.updated":
-    case "charge.refunded": {
-      const charge = event.data.object;
-      const fact = chargeFact(charge, at);
-      const paymentIntentId = paymentIntentIdOf(charge);
-      if (paymentIntentId === undefined) return undefined;
-      const refetch = event.type === "charge.refunded";
-      return {
-        paymentIntentId,
-        facts: async (deps) => [
-          fact,
-          ...(refetch ? await deps.provider.listRefunds(paymentIntentId) : []),
-        ],
-      };
-    }
-    case "refund.created":
-    case "refund.updated":
-    case "refund.failed":
-    case "charge.refund.updated": {
-      const refund = event.data.object;
-      const fact = refundFact(refund, at);
-      const paymentIntentId = paymentIntentIdOf(refund);
-      if (paymentIntentId === undefined) return undefined;
-      return { paymentIntentId, facts: async () => [fact] };
-    }
-    case "charge.dispute.created":
-    case "charge.dispute.updated":
-    case "charge.dispute.closed": {
-      const dispute = event.data.object;
-      const fact = disputeFact(dispute, at);
-      const paymentIntentId = paymentIntentIdOf(dispute);
-      if (paymentIntentId === undefined) return undefined;
-      return { paymentIntentId, facts: async () => [fact] };
-    }
-    default:
-      return undefined;
-  }
-}
-
 export async function handleStripeEvent(
   deps: WebhookDeps,
-  event: Stripe.Event,
+  notice: PaymentNotice,
 ): Promise<WebhookOutcome> {
-  const subject = subjectOf(event);
-  if (subject === undefined) return { result: "ignored_type" };
-  if (await deps.repository.hasAppliedStripeEvent(event.id)) return { result: "duplicate" };
+  if (await deps.repository.hasAppliedStripeEvent(notice.eventId)) return { result: "duplicate" };
 
-  const paymentId = await deps.repository.paymentIdForIntent(subject.paymentIntentId);
+  const paymentId = await deps.repository.paymentIdForIntent(notice.paymentIntentId);
   if (paymentId === undefined) {
-    // Creation tells nothing the record will not hold when it is written: no need to wait for it.
-    if (event.type === "payment_intent.created") return { result: "not_ours" };
-    return await unknownIntent(deps, subject);
+    if (notice.creation) return { result: "not_ours" };
+    return await unknownIntent(deps, notice);
   }
 
   const context = {
     actor: SYSTEM_ACTORS.stripe,
     requestId: deps.requestId,
-    idempotencyKey: event.id,
+    idempotencyKey: notice.eventId,
   };
   const outcome = await applyStripeFacts(deps, {
     paymentId,
-    facts: await subject.facts(deps),
+    facts: [
+      ...notice.facts,
+      ...(notice.refetchRefunds ? await deps.provider.listRefunds(notice.paymentIntentId) : []),
+    ],
     actor: SYSTEM_ACTORS.stripe,
-    stripeEventId: event.id,
+    stripeEventId: notice.eventId,
     audit: auditEntry(context, deps.clock.now(), "stripe.event", "applied", {
-      detail: { type: event.type },
+      detail: { type: notice.kind },
     }),
   });
   if (outcome.result === "duplicate_event") return { result: "duplicate" };
@@ -173,12 +86,12 @@ export const UNRECORDED_GRACE_SECONDS = 600;
  * PaymentIntent Stripe does not know: never ours to record, so acknowledged. Ours but the order
  * went to another payment: a request that lost the race (canceled), ignore. Not ours: ignore.
  */
-async function unknownIntent(deps: WebhookDeps, subject: Subject): Promise<WebhookOutcome> {
-  let metadata = subject.metadata;
-  let created = subject.created;
+async function unknownIntent(deps: WebhookDeps, notice: PaymentNotice): Promise<WebhookOutcome> {
+  let metadata = notice.intent?.metadata;
+  let created = notice.intent?.created;
   if (metadata === undefined || created === undefined) {
     try {
-      const snapshot = await deps.provider.retrieveIntent(subject.paymentIntentId);
+      const snapshot = await deps.provider.retrieveIntent(notice.paymentIntentId);
       metadata = snapshot.metadata;
       created = snapshot.created;
     } catch (error) {
@@ -195,6 +108,6 @@ async function unknownIntent(deps: WebhookDeps, subject: Subject): Promise<Webho
   const age = Date.parse(deps.clock.now()) / 1000 - created;
   if (age > UNRECORDED_GRACE_SECONDS) return { result: "never_recorded" };
   throw new PaymentNotRecordedYetError(
-    `PaymentIntent ${subject.paymentIntentId} belongs to payment ${paymentId}, which is not recorded yet.`,
+    `PaymentIntent ${notice.paymentIntentId} belongs to payment ${paymentId}, which is not recorded yet.`,
   );
 }
