@@ -9,10 +9,9 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearState, writeState } from "../../local/environment.js";
+import { root, runScript, tsx } from "../support/scripts.js";
 
 const run = promisify(execFile);
-const root = new URL("../../", import.meta.url).pathname;
-const tsx = `${root}node_modules/.bin/tsx`;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -143,26 +142,6 @@ describe("npm start with a bad setting", () => {
     expect(errors[0]).toContain(name);
   });
 });
-
-/** Runs a script to its end; its exit code and output, whatever the code. */
-async function runScript(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [tsx, ...args], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += String(chunk);
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += String(chunk);
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code: code ?? -1, stdout, stderr };
-}
 
 describe("npm start on a taken port", () => {
   it("stops with one line naming PORT", async () => {

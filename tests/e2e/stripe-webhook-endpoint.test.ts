@@ -4,7 +4,6 @@
  * changes nothing; an endpoint subscribed to other events is put right. Deliveries then come
  * signed with the printed secret, and only of those types.
  */
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,9 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyStripeSignature } from "../../lib/adapters/stripe-signature.js";
 import { WEBHOOK_EVENT_TYPES } from "../../lib/adapters/stripe-webhook-events.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
+import { runScript } from "../support/scripts.js";
 
-const root = new URL("../../", import.meta.url).pathname;
-const tsx = `${root}node_modules/.bin/tsx`;
 const KEY = "sk_test_endpoint_script";
 
 let simulator: StripeSimulator;
@@ -56,26 +54,12 @@ afterAll(async () => {
   receiver?.close();
 });
 
-async function script(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [tsx, "scripts/stripe-webhook-endpoint.ts", ...args], {
-    cwd: root,
-    env: { ...process.env, STRIPE_SECRET_KEY: KEY, STRIPE_API_BASE: simulator.url, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+const script = (args: string[], env: Record<string, string> = {}) =>
+  runScript(["scripts/stripe-webhook-endpoint.ts", ...args], {
+    STRIPE_SECRET_KEY: KEY,
+    STRIPE_API_BASE: simulator.url,
+    ...env,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += String(chunk);
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += String(chunk);
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code: code ?? -1, stdout, stderr };
-}
 
 describe("npm run stripe:webhook-endpoint", () => {
   it("creates the endpoint with exactly the service's events and prints its secret once", async () => {
