@@ -42,7 +42,7 @@ export function noticeOf(event: Stripe.Event): PaymentNotice | undefined {
         ...notice,
         paymentIntentId: pi.id,
         facts: [fact],
-        intent: { metadata: pi.metadata, created: pi.created },
+        intent: { metadata: pi.metadata ?? {}, created: pi.created },
         // Creation tells nothing the record will not hold when it is written.
         creation: event.type === "payment_intent.created",
       };

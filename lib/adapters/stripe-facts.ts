@@ -101,18 +101,36 @@ function failureOf(
   return { code: error.decline_code ?? error.code ?? "unknown", message: error.message ?? "" };
 }
 
-export function intentFact(pi: Stripe.PaymentIntent, at: number): IntentFact {
+function idOf(ref: string | { id: string } | null | undefined): string | undefined {
+  if (ref === null || ref === undefined) return undefined;
+  return typeof ref === "string" ? ref : ref.id;
+}
+
+/**
+ * A PaymentIntent as a fact. `source` says how it was seen: in a webhook event (`at` is the
+ * event's time) or read from the API (`at` is when we read it, later than what it shows).
+ *
+ * The attempt it shows is named by that attempt's charge, and only by its own: a processing
+ * PaymentIntent by its latest charge, a declined one by the charge its error names. A 3-D Secure
+ * attempt makes no charge (neither while it waits nor when authentication fails), and Stripe's
+ * `latest_charge` then still names an earlier attempt's charge, so such an attempt has no id.
+ */
+export function intentFact(
+  pi: Stripe.PaymentIntent,
+  at: number,
+  source: "event" | "read" = "event",
+): IntentFact {
   check(intentShape, pi, "PaymentIntent");
   const failure = failureOf(pi.last_payment_error);
-  const charge = pi.latest_charge ?? pi.last_payment_error?.charge;
   const attemptId =
-    charge === null || charge === undefined
-      ? undefined
-      : typeof charge === "string"
-        ? charge
-        : charge.id;
+    pi.status === "processing"
+      ? idOf(pi.latest_charge)
+      : pi.status === "requires_payment_method"
+        ? idOf(pi.last_payment_error?.charge)
+        : undefined;
   return {
     ...(attemptId === undefined ? {} : { attemptId }),
+    ...(source === "read" ? { reread: true } : {}),
     kind: "intent",
     at,
     status: pi.status,
@@ -171,7 +189,5 @@ export function disputeFact(dispute: Stripe.Dispute, at: number): DisputeFact {
 export function paymentIntentIdOf(object: {
   payment_intent?: string | Stripe.PaymentIntent | null;
 }): string | undefined {
-  const pi = object.payment_intent;
-  if (pi === null || pi === undefined) return undefined;
-  return typeof pi === "string" ? pi : pi.id;
+  return idOf(object.payment_intent);
 }

@@ -196,8 +196,8 @@ export class StripePaymentProvider implements PaymentProvider {
       return {
         id: pi.id,
         created: pi.created,
-        fact: intentFact(pi, nowSeconds()),
-        metadata: pi.metadata,
+        fact: intentFact(pi, nowSeconds(), "read"),
+        metadata: pi.metadata ?? {},
       };
     } catch (error) {
       return translate(error);
@@ -215,7 +215,7 @@ export class StripePaymentProvider implements PaymentProvider {
         { cancellation_reason: reason },
         stripeBudget(idempotencyKey),
       );
-      return intentFact(pi, nowSeconds());
+      return intentFact(pi, nowSeconds(), "read");
     } catch (error) {
       return translate(error);
     }
@@ -232,7 +232,7 @@ export class StripePaymentProvider implements PaymentProvider {
         amount === undefined ? {} : { amount_to_capture: amount },
         stripeBudget(idempotencyKey),
       );
-      return intentFact(pi, nowSeconds());
+      return intentFact(pi, nowSeconds(), "read");
     } catch (error) {
       return translate(error);
     }

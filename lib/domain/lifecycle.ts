@@ -41,10 +41,18 @@ export interface IntentFact {
   readonly amountReceived: number;
   readonly failure?: { readonly code: string; readonly message: string };
   /**
-   * Which payment attempt this shows (Stripe's latest charge). The same attempt seen again, by a
-   * late webhook or a re-fetch with a later timestamp, is not a new attempt.
+   * Which payment attempt this shows (that attempt's charge; a 3-D Secure attempt has none). The
+   * same attempt seen again, by a late webhook or a re-read with a later timestamp, is not a new
+   * attempt.
    */
   readonly attemptId?: string;
+  /**
+   * Read from Stripe's API (reconciliation, capture, cancel) rather than delivered as an event:
+   * `at` is when we read it. A re-read showing the attempt the payment holds, with nothing to
+   * tell it apart (no charge, same outcome and code), is that attempt again, not a new one;
+   * two chargeless failures with the same code are told apart by their webhooks.
+   */
+  readonly reread?: boolean;
 }
 
 /** A Charge as Stripe showed it. */
@@ -107,6 +115,7 @@ interface Attempt {
   readonly outcome: AttemptOutcome;
   readonly failure?: { readonly code: string; readonly message: string };
   readonly attemptId?: string;
+  readonly reread?: boolean;
 }
 
 /** Whether `candidate` is newer than the attempt the payment holds (ties broken deterministically). */
@@ -118,6 +127,15 @@ function isNewerAttempt(candidate: Attempt, payment: Payment): boolean {
     candidate.attemptId !== undefined &&
     candidate.attemptId === current.attemptId &&
     candidate.outcome === current.attemptOutcome
+  ) {
+    return false;
+  }
+  if (
+    candidate.reread === true &&
+    candidate.attemptId === undefined &&
+    current.attemptId === undefined &&
+    candidate.outcome === current.attemptOutcome &&
+    (candidate.outcome !== "failed" || candidate.failure?.code === payment.failureCode)
   ) {
     return false;
   }
@@ -176,7 +194,10 @@ function applyIntentOrCharge(payment: Payment, fact: IntentFact | ChargeFact): P
     if (fact.status === "canceled") canceled = true;
     amountCaptured = Math.max(amountCaptured, fact.amountReceived);
     amountCapturable = Math.max(amountCapturable, fact.amountCapturable);
-    const id = fact.attemptId === undefined ? {} : { attemptId: fact.attemptId };
+    const id = {
+      ...(fact.attemptId === undefined ? {} : { attemptId: fact.attemptId }),
+      ...(fact.reread === true ? { reread: true } : {}),
+    };
     if (fact.status === "processing") attempt = { at: fact.at, outcome: "processing", ...id };
     else if (fact.status === "requires_action") {
       attempt = { at: fact.at, outcome: "requires_action", ...id };

@@ -221,6 +221,26 @@ describe("3-D Secure", () => {
     ]);
   });
 
+  it.each(["fifo", "reverse"] as const)(
+    "a decline, then an authentication that fails, delivered %s: failed with the authentication's code",
+    async (order) => {
+      const { id, pi } = await create();
+      stack.simulator.setWebhookBehaviour({ mode: "hold" });
+      await confirm(pi, "pm_card_chargeDeclined");
+      await stack.stripe.paymentIntents.confirm(pi, {
+        payment_method: "pm_card_threeDSecure2Required",
+      });
+      await authenticate(pi, "fail");
+      // payment_failed, requires_action, payment_failed
+      expect(stack.simulator.releaseWebhooks(order)).toBe(3);
+      await stack.simulator.drainWebhooks();
+      expect(await read(id)).toMatchObject({
+        status: "failed",
+        failureCode: "payment_intent_authentication_failure",
+      });
+    },
+  );
+
   it("a capture or a second authentication of a PaymentIntent that is not waiting is refused", async () => {
     const { id, pi } = await create("manual");
     await confirm(pi, "pm_card_threeDSecure2Required");
@@ -474,16 +494,26 @@ describe("reconciliation", () => {
     ).not.toContain(id);
   });
 
-  it("looking again at a failed payment publishes nothing new", async () => {
+  it.each([
+    ["a declined card", false],
+    ["a failed 3-D Secure authentication (no charge to name it)", true],
+  ])("looking again at a failed payment publishes nothing new: %s", async (_, threeDSecure) => {
     const { id, pi } = await create();
-    await confirm(pi, "pm_card_chargeDeclinedInsufficientFunds");
+    if (threeDSecure) {
+      await confirm(pi, "pm_card_threeDSecure2Required");
+      await authenticate(pi, "fail");
+    } else {
+      await confirm(pi, "pm_card_chargeDeclinedInsufficientFunds");
+    }
     expect((await read(id)).status).toBe("failed");
     for (let look = 0; look < 3; look++) {
       const summary = await reconcile();
       expect(summary.failed).toBe(0);
     }
     expect(await outboxTypes(id)).toEqual(["payment.initiated", "payment.failed"]);
-    expect((await historyOf(id)).map((h) => h.status)).toEqual(["initiated", "failed"]);
+    expect((await historyOf(id)).map((h) => h.status)).toEqual(
+      threeDSecure ? ["initiated", "requires_action", "failed"] : ["initiated", "failed"],
+    );
   });
 
   it("a refund whose webhooks were dropped is settled from Stripe's refund list", async () => {

@@ -29,6 +29,7 @@ const intent = (
     amountReceived: number;
     failure: { code: string; message: string };
     attemptId: string;
+    reread: boolean;
   }> = {},
 ): StripeFact => ({
   kind: "intent",
@@ -38,6 +39,7 @@ const intent = (
   amountReceived: extra.amountReceived ?? 0,
   ...(extra.failure === undefined ? {} : { failure: extra.failure }),
   ...(extra.attemptId === undefined ? {} : { attemptId: extra.attemptId }),
+  ...(extra.reread === true ? { reread: true } : {}),
 });
 const declined = (code: string) => ({ code, message: `Your card was declined (${code}).` });
 
@@ -85,6 +87,37 @@ describe("applyFact, in order", () => {
       }),
     ]);
     expect(retried.events).toEqual(["payment.failed"]);
+  });
+
+  it("a chargeless failure (3-D Secure) re-read later is the same failure; a new event is a new one", () => {
+    const failure = declined("payment_intent_authentication_failure");
+    const failed = run(base(), [
+      intent(10, "requires_action"),
+      intent(11, "requires_payment_method", { failure }),
+    ]);
+    expect(failed.events).toEqual(["payment.failed"]);
+    // Reconciliation reads it again and again (each read stamped with its own time).
+    const reread = (at: number) => intent(at, "requires_payment_method", { failure, reread: true });
+    const looked = run(failed.payment, [reread(500), reread(900)]);
+    expect(looked.events).toEqual([]);
+    expect(looked.history).toEqual([]);
+    expect(applyFact(failed.payment, reread(1_000)).dirty).toBe(false);
+    // A re-read of a waiting 3-D Secure attempt writes nothing either.
+    const waiting = run(base(), [intent(10, "requires_action")]);
+    expect(applyFact(waiting.payment, intent(700, "requires_action", { reread: true })).dirty).toBe(
+      false,
+    );
+    // A re-read that shows another code is another failure.
+    const other = run(failed.payment, [
+      intent(600, "requires_payment_method", { failure: declined("expired_card"), reread: true }),
+    ]);
+    expect(other.events).toEqual(["payment.failed"]);
+    // A second authentication failure delivered as an event is a new failure.
+    const again = run(failed.payment, [
+      intent(20, "requires_action"),
+      intent(21, "requires_payment_method", { failure }),
+    ]);
+    expect(again.events).toEqual(["payment.failed"]);
   });
 
   it("a refund counted before the capture is announced when the capture arrives", () => {
@@ -361,21 +394,25 @@ const scenario: fc.Arbitrary<Scenario> = fc
     const facts: StripeFact[] = [];
     let t = 100;
     const tick = () => (sameSecond ? t : ++t);
-    for (const code of failures) {
-      if (authenticateFirst || code === "payment_intent_authentication_failure") {
-        facts.push(intent(tick(), "requires_action"));
+    failures.forEach((code, i) => {
+      // As Stripe names attempts (stripe-facts.ts): by the attempt's own charge; a 3-D Secure
+      // attempt, waiting or failed, has none.
+      const authentication = code === "payment_intent_authentication_failure";
+      if (authenticateFirst || authentication) facts.push(intent(tick(), "requires_action"));
+      const charge = authentication ? {} : { attemptId: `ch_${i}` };
+      if (processingFirst && !authentication) facts.push(intent(tick(), "processing", charge));
+      facts.push(intent(tick(), "requires_payment_method", { failure: declined(code), ...charge }));
+      if (!authentication) {
+        facts.push({
+          kind: "charge",
+          at: t,
+          status: "failed",
+          captured: false,
+          amountCaptured: 0,
+          failure: declined(code),
+        });
       }
-      if (processingFirst) facts.push(intent(tick(), "processing"));
-      facts.push(intent(tick(), "requires_payment_method", { failure: declined(code) }));
-      facts.push({
-        kind: "charge",
-        at: t,
-        status: "failed",
-        captured: false,
-        amountCaptured: 0,
-        failure: declined(code),
-      });
-    }
+    });
     const heldRefunds = new Map<string, number>();
     if (authenticateFirst || outcome === "awaiting_authentication") {
       facts.push(intent(tick(), "requires_action"));

@@ -6,7 +6,13 @@
 import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { noticeOf } from "../../lib/adapters/stripe-events.js";
-import { UnreadableStripeObjectError } from "../../lib/adapters/stripe-facts.js";
+import {
+  checkEvent,
+  intentFact,
+  UnreadableStripeObjectError,
+} from "../../lib/adapters/stripe-facts.js";
+import { applyFact } from "../../lib/domain/lifecycle.js";
+import { newPayment, type Payment } from "../../lib/domain/payment.js";
 import { findTestCard } from "../../local/stripe-simulator/cards.js";
 import {
   chargeEvent,
@@ -91,5 +97,109 @@ describe("noticeOf", () => {
       1,
     );
     expect(() => noticeOf(event)).toThrow(UnreadableStripeObjectError);
+  });
+
+  it("a PaymentIntent with null metadata (one made elsewhere) gives empty metadata, not a failure", () => {
+    const body = JSON.stringify(paymentIntentEvent("payment_intent.succeeded", pi, NO_REQUEST, 1));
+    const parsed: unknown = JSON.parse(body.replace(/"metadata":\{[^}]*\}/, '"metadata":null'));
+    checkEvent(parsed);
+    expect(noticeOf(parsed)).toMatchObject({ intent: { metadata: {} } });
+  });
+});
+
+describe("intentFact: which attempt a PaymentIntent shows", () => {
+  const declined: Stripe.PaymentIntent = {
+    ...pi,
+    status: "requires_payment_method",
+    latest_charge: "ch_declined",
+    last_payment_error: {
+      type: "card_error",
+      code: "card_declined",
+      decline_code: "insufficient_funds",
+      message: "Your card has insufficient funds.",
+      charge: "ch_declined",
+    },
+  };
+
+  it("a decline is named by the charge its error names; processing by its latest charge", () => {
+    expect(intentFact(declined, 10)).toMatchObject({
+      attemptId: "ch_declined",
+      failure: { code: "insufficient_funds" },
+    });
+    expect(
+      intentFact({ ...pi, status: "processing", latest_charge: { ...charge, id: "ch_p" } }, 10),
+    ).toMatchObject({ attemptId: "ch_p" });
+  });
+
+  it("a 3-D Secure attempt has no id, though latest_charge still names the earlier decline", () => {
+    const waiting: Stripe.PaymentIntent = {
+      ...declined,
+      status: "requires_action",
+      last_payment_error: null,
+    };
+    expect(intentFact(waiting, 20).attemptId).toBe(undefined);
+    const authFailed: Stripe.PaymentIntent = {
+      ...declined,
+      last_payment_error: {
+        type: "invalid_request_error",
+        code: "payment_intent_authentication_failure",
+        message: "The provided PaymentMethod has failed authentication.",
+      },
+    };
+    expect(intentFact(authFailed, 30)).toMatchObject({
+      failure: { code: "payment_intent_authentication_failure" },
+    });
+    expect(intentFact(authFailed, 30).attemptId).toBe(undefined);
+  });
+
+  it("an API read is marked as one; an event is not", () => {
+    expect(intentFact(declined, 10, "read").reread).toBe(true);
+    expect(intentFact(declined, 10).reread).toBe(undefined);
+  });
+
+  it("a decline, then a 3-D Secure attempt that fails: failed with the authentication's code in every delivery order", () => {
+    const waiting: Stripe.PaymentIntent = {
+      ...declined,
+      status: "requires_action",
+      last_payment_error: null,
+    };
+    const authFailed: Stripe.PaymentIntent = {
+      ...declined,
+      last_payment_error: {
+        type: "invalid_request_error",
+        code: "payment_intent_authentication_failure",
+        message: "The provided PaymentMethod has failed authentication.",
+      },
+    };
+    const facts = [intentFact(declined, 1), intentFact(waiting, 2), intentFact(authFailed, 3)];
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    for (const order of orders) {
+      let payment: Payment = newPayment({
+        id: "pay_1",
+        orderId: "o1",
+        customerId: "c1",
+        amount: 2_000,
+        currency: "eur",
+        captureMethod: "automatic",
+        stripePaymentIntentId: pi.id,
+        now: "2026-01-01T00:00:00.000Z",
+      });
+      for (const i of order) {
+        const fact = facts[i];
+        if (fact !== undefined) payment = applyFact(payment, fact).payment;
+      }
+      expect({ order, status: payment.status, code: payment.failureCode }).toEqual({
+        order,
+        status: "failed",
+        code: "payment_intent_authentication_failure",
+      });
+    }
   });
 });
