@@ -395,9 +395,8 @@ async function paymentView(id: string): Promise<void> {
       ),
     );
   }
-  const disputeOpen =
-    dispute !== undefined &&
-    !["won", "lost", "warning_closed", "prevented"].includes(String(dispute.status));
+  // The service says whether the dispute stops refunds (its rule, not the console's).
+  const disputeBlocks = dispute !== undefined && dispute.blocksRefunds !== false;
   const actions = h("div", { role: "group", "aria-label": "Actions" });
   const reload = h("button", { type: "button" }, "Reload");
   reload.addEventListener("click", () => void guarded(() => paymentView(id)));
@@ -413,7 +412,7 @@ async function paymentView(id: string): Promise<void> {
         }),
     );
     actions.append(recheck);
-    if ((p.status === "captured" || p.status === "partially_refunded") && !disputeOpen) {
+    if ((p.status === "captured" || p.status === "partially_refunded") && !disputeBlocks) {
       const refund = h("button", { type: "button", class: "primary" }, "Refund");
       refund.addEventListener("click", () => refundDialog(id, currency, captured - refunded));
       actions.append(refund);

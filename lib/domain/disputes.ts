@@ -3,20 +3,36 @@
  * the lifecycle:
  *
  *   the dispute held   the newest report by Stripe's event time (a tie: the closed status,
- *                      then the greater status name, then the greater id: the same one
+ *                      then the greater status name, id, amount, reason: the same one
  *                      whatever the order)
  *   closed             turns on once a report says won or lost, and stays on (a lost dispute
  *                      Stripe reopens for an appeal shows the appeal, but was closed once)
  *
  * The payment's status does not change: a dispute is about money already captured. Two events
  * are published: `payment.disputed` when the payment first learns of the dispute, and
- * `payment.dispute_closed` once, when it is first won or lost. A payment with an open dispute
- * cannot be refunded (the money is held by the dispute; Stripe refuses the refund too).
+ * `payment.dispute_closed` once, when it is first won or lost.
+ *
+ * Refunds, as Stripe allows them (it answers `charge_disputed` otherwise):
+ *
+ *   warning_needs_response, warning_under_review   an inquiry (no chargeback yet): a refund is
+ *                                                  allowed, and is often the best answer
+ *   warning_closed, prevented, won                 the money is the merchant's: allowed
+ *   needs_response, under_review                   the dispute holds the money: refused
+ *   lost                                           the cardholder has it back: refused
+ *   any status Stripe adds later                   refused until someone looks (never refund
+ *                                                  money a dispute may hold)
  */
 
 /** Statuses in which the dispute is decided, or ends without a chargeback. */
 const DECIDED: ReadonlySet<string> = new Set(["won", "lost"]);
 const ENDED: ReadonlySet<string> = new Set(["won", "lost", "warning_closed", "prevented"]);
+const REFUNDS_ALLOWED: ReadonlySet<string> = new Set([
+  "warning_needs_response",
+  "warning_under_review",
+  "warning_closed",
+  "prevented",
+  "won",
+]);
 
 export interface Dispute {
   readonly id: string;
@@ -41,9 +57,9 @@ export interface DisputeFact {
   readonly amount: number;
 }
 
-/** Whether the dispute still holds the payment's money (refunds refused meanwhile). */
-export function isOpenDispute(dispute: Dispute | undefined): boolean {
-  return dispute !== undefined && !ENDED.has(dispute.status);
+/** Whether the dispute stops refunds of the payment (see the table above). */
+export function disputeBlocksRefunds(dispute: Pick<Dispute, "status"> | undefined): boolean {
+  return dispute !== undefined && !REFUNDS_ALLOWED.has(dispute.status);
 }
 
 function rank(status: string): number {
@@ -55,7 +71,9 @@ function newer(fact: DisputeFact, held: Dispute): boolean {
   if (fact.at !== held.at) return fact.at > held.at;
   if (rank(fact.status) !== rank(held.status)) return rank(fact.status) > rank(held.status);
   if (fact.status !== held.status) return fact.status > held.status;
-  return fact.disputeId > held.id;
+  if (fact.disputeId !== held.id) return fact.disputeId > held.id;
+  if (fact.amount !== held.amount) return fact.amount > held.amount;
+  return fact.reason > held.reason;
 }
 
 /** The dispute after `fact` (a join: the same whatever order the facts come in). */

@@ -6,7 +6,7 @@
  * The pending part is reserved in the same conditional write that accepts the refund, so two
  * concurrent refunds can never both fit into the same remainder (see DynamoPaymentRepository).
  */
-import { isOpenDispute } from "./disputes.js";
+import { disputeBlocksRefunds } from "./disputes.js";
 import type { Payment, PaymentStatus } from "./payment.js";
 
 export type RefundReason = "duplicate" | "fraudulent" | "requested_by_customer";
@@ -66,7 +66,7 @@ export function decideRefund(
   requested: number | undefined,
 ): RefundDecision {
   if (!REFUNDABLE.has(payment.status)) return { ok: false, reason: "not_refundable" };
-  if (isOpenDispute(payment.dispute)) return { ok: false, reason: "disputed" };
+  if (disputeBlocksRefunds(payment.dispute)) return { ok: false, reason: "disputed" };
   const remaining = refundableRemainder(payment);
   if (requested === undefined) {
     // Everything already refunded, or held by refunds in flight: nothing left to give back.

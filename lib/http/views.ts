@@ -1,6 +1,7 @@
 /**
  * What the API shows of payments and refunds. Only these shapes leave the service.
  */
+import { disputeBlocksRefunds } from "../domain/disputes.js";
 import type { Payment, StatusChange } from "../domain/payment.js";
 import type { Refund } from "../domain/refunds.js";
 import type { OutboxSummary, StoredDeadLetter } from "../ports.js";
@@ -69,6 +70,7 @@ export function paymentView(
             status: p.dispute.status,
             reason: p.dispute.reason,
             amount: p.dispute.amount,
+            blocksRefunds: disputeBlocksRefunds(p.dispute),
           },
         }),
     createdAt,

@@ -107,6 +107,12 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
     await finish(outcome).catch(() => undefined);
     if (error instanceof ProviderRejectedError) {
       if (error.providerCode === "amount_too_large") throw new RefundExceedsRemainingError(0);
+      if (error.providerCode === "charge_disputed") {
+        // Stripe knows of a dispute whose webhook has not reached us yet.
+        throw new PaymentDisputedError("Stripe refused the refund: the charge is disputed.", {
+          cause: error,
+        });
+      }
       throw new PaymentNotRefundableError(
         `Stripe refused the refund (${error.providerCode ?? "no code"}).`,
         {
@@ -140,7 +146,9 @@ async function reserve(
           ? new RefundExceedsRemainingError(decision.remaining)
           : decision.reason === "disputed"
             ? new PaymentDisputedError(
-                "The payment's charge is disputed: no refund while the dispute is open.",
+                payment.dispute?.status === "lost"
+                  ? "The payment's dispute was lost: the cardholder already has the money back."
+                  : "The payment's charge is disputed: no refund while the dispute is open.",
               )
             : new PaymentNotRefundableError(
                 "This payment has nothing left to refund, or is not captured.",

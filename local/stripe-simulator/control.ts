@@ -60,6 +60,15 @@ function optionalString(body: JsonObject, key: string): string | undefined {
   return value;
 }
 
+function optionalStrings(body: JsonObject, name: string): string[] | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+    throw new BadRequest(`${name} must be an array of strings`);
+  }
+  return value.filter((item): item is string => typeof item === "string");
+}
+
 function optionalBoolean(body: JsonObject, key: string): boolean | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
@@ -123,13 +132,10 @@ function parseBehaviour(body: JsonObject): WebhookBehaviour {
   if (signature !== undefined) behaviour.signature = signature;
   const seed = optionalNumber(body, "seed");
   if (seed !== undefined) behaviour.seed = seed;
-  const events = body.events;
-  if (events !== undefined && events !== null) {
-    if (!Array.isArray(events) || !events.every((item) => typeof item === "string")) {
-      throw new BadRequest("events must be an array of strings");
-    }
-    behaviour.events = events.filter((item): item is string => typeof item === "string");
-  }
+  const events = optionalStrings(body, "events");
+  if (events !== undefined) behaviour.events = events;
+  const only = optionalStrings(body, "only");
+  if (only !== undefined) behaviour.only = only;
   return behaviour;
 }
 

@@ -758,6 +758,14 @@ export class Engine {
         },
       );
     }
+    const disputed = this.disputeBlockingRefunds(charge.id);
+    if (disputed !== undefined) {
+      throw invalidRequest(
+        `Charge ${charge.id} has been charged back (dispute ${disputed.id}, ${disputed.status}); it cannot be refunded.`,
+        "charge_disputed",
+        { param: "charge" },
+      );
+    }
     if (!charge.captured) {
       throw invalidRequest(
         `Charge ${charge.id} has not been captured. Cancel the PaymentIntent to release the authorization instead.`,
@@ -976,6 +984,19 @@ export class Engine {
     const pending = this.options.pendingWebhooks();
     this.emit(disputeEvent("charge.dispute.created", dispute, NO_REQUEST, pending));
     this.emit(disputeEvent("charge.dispute.funds_withdrawn", dispute, NO_REQUEST, pending));
+  }
+
+  /**
+   * The charge's dispute, if it stops refunds: Stripe refuses a refund while a chargeback holds
+   * the money and after it is lost; an inquiry (`warning_*`), `prevented` or `won` does not.
+   */
+  private disputeBlockingRefunds(chargeId: string): Stripe.Dispute | undefined {
+    for (const dispute of this.disputesById.values()) {
+      const charge = typeof dispute.charge === "string" ? dispute.charge : dispute.charge.id;
+      if (charge !== chargeId) continue;
+      if (["needs_response", "under_review", "lost"].includes(dispute.status)) return dispute;
+    }
+    return undefined;
   }
 
   private dispute(id: string): Stripe.Dispute {

@@ -28,6 +28,8 @@ export interface WebhookBehaviour {
   signature?: "valid" | "invalid" | "stale";
   /** Event types sent (wildcards like "payment_intent.*"); default all. */
   events?: string[];
+  /** Event types the mode applies to (wildcards); the others are delivered normally; default all. */
+  only?: string[];
   /** Seed for "shuffle". */
   seed?: number;
 }
@@ -88,6 +90,7 @@ interface ResolvedBehaviour {
   delayMs: number;
   signature: "valid" | "invalid" | "stale";
   events: string[] | undefined;
+  only: string[] | undefined;
   seed: number | undefined;
 }
 
@@ -99,6 +102,7 @@ const NORMAL: ResolvedBehaviour = {
   delayMs: 0,
   signature: "valid",
   events: undefined,
+  only: undefined,
   seed: undefined,
 };
 
@@ -202,6 +206,7 @@ export class WebhookDispatcher {
       delayMs: Math.max(0, behaviour.delayMs ?? 0),
       signature: behaviour.signature ?? "valid",
       events: behaviour.events,
+      only: behaviour.only,
       seed: behaviour.seed,
     };
     return this.currentBehaviour();
@@ -211,6 +216,7 @@ export class WebhookDispatcher {
     return {
       ...this.behaviour,
       ...(this.behaviour.events ? { events: [...this.behaviour.events] } : {}),
+      ...(this.behaviour.only ? { only: [...this.behaviour.only] } : {}),
     };
   }
 
@@ -227,6 +233,10 @@ export class WebhookDispatcher {
       return;
     }
     const job = this.job(event);
+    if (b.only && !b.only.some((pattern) => eventTypeMatches(pattern, event.type))) {
+      this.enqueue(job);
+      return;
+    }
     switch (b.mode) {
       case "drop":
         this.counters.dropped += 1;

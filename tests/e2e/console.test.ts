@@ -35,7 +35,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function paidPayment(amount = 5_000): Promise<{ id: string; orderId: string }> {
+async function paidPayment(
+  amount = 5_000,
+  paymentMethod = "pm_card_visa",
+): Promise<{ id: string; orderId: string; pi: string }> {
   const orderId = uniqueId("order");
   const res = await stack.call("POST", "/api/payments/intents", {
     token: alice,
@@ -43,11 +46,10 @@ async function paidPayment(amount = 5_000): Promise<{ id: string; orderId: strin
     headers: { "idempotency-key": uniqueId("key") },
   });
   expect(res.status).toBe(201);
-  await stack.stripe.paymentIntents.confirm(String(res.body.stripePaymentIntentId), {
-    payment_method: "pm_card_visa",
-  });
+  const pi = String(res.body.stripePaymentIntentId);
+  await stack.stripe.paymentIntents.confirm(pi, { payment_method: paymentMethod });
   await stack.simulator.drainWebhooks();
-  return { id: String(res.body.id), orderId };
+  return { id: String(res.body.id), orderId, pi };
 }
 
 async function signIn(sub: string, scopes: string): Promise<Page> {
@@ -118,6 +120,27 @@ describe("the support console", () => {
       headers: { "idempotency-key": uniqueId("rkey") },
     });
     expect(refused.status).toBe(403);
+    await page.context().close();
+  });
+
+  it("shows the dispute, and a Refund only once the service says the dispute allows one", async () => {
+    const { id, orderId, pi } = await paidPayment(5_000, "pm_card_createDispute");
+    const disputeId = stack.simulator.disputes().find((d) => d.payment_intent === pi)?.id;
+    if (disputeId === undefined) throw new Error("no dispute opened");
+    const page = await signIn("sam-support", "payments:admin payments:refund");
+    await open(page, orderId, id);
+    expect(await text(page, "dispute")).toMatch(/^needs_response · fraudulent · €50\.00$/);
+    await page.getByRole("region", { name: "Audit" }).waitFor();
+    expect(await page.getByRole("button", { name: "Refund" }).count()).toBe(0);
+    const closed = await fetch(`${stack.simulator.url}/_simulator/disputes/${disputeId}/close`, {
+      method: "POST",
+      body: JSON.stringify({ outcome: "won" }),
+    });
+    expect(closed.status).toBe(200);
+    await stack.simulator.drainWebhooks();
+    await page.getByRole("button", { name: "Reload" }).click();
+    await page.locator("[data-field=dispute]", { hasText: "won" }).waitFor();
+    await page.getByRole("button", { name: "Refund" }).waitFor();
     await page.context().close();
   });
 

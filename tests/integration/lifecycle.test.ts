@@ -278,7 +278,13 @@ describe("disputes", () => {
     const dispute = disputeOf(pi);
     expect(await read(id)).toMatchObject({
       status: "captured",
-      dispute: { id: dispute.id, status: "needs_response", reason: "fraudulent", amount: 10_000 },
+      dispute: {
+        id: dispute.id,
+        status: "needs_response",
+        reason: "fraudulent",
+        amount: 10_000,
+        blocksRefunds: true,
+      },
     });
     const refused = await post(`/api/payments/${id}/refund`, { amount: 1_000 });
     expect(refused.status).toBe(409);
@@ -293,7 +299,10 @@ describe("disputes", () => {
     await stack.simulator.drainWebhooks();
     expect((await read(id)).dispute).toMatchObject({ status: "under_review" });
     await closeDispute(dispute.id, "won");
-    expect(await read(id)).toMatchObject({ status: "captured", dispute: { status: "won" } });
+    expect(await read(id)).toMatchObject({
+      status: "captured",
+      dispute: { status: "won", blocksRefunds: false },
+    });
     expect(await outboxTypes(id)).toEqual([
       "payment.initiated",
       "payment.authorized",
@@ -318,6 +327,23 @@ describe("disputes", () => {
     expect((await post(`/api/payments/${id}/refund`, { amount: 1_000 })).status).toBe(202);
   });
 
+  it("a refund asked before the dispute's webhook arrives: Stripe's charge_disputed is 409 payment_disputed, nothing held", async () => {
+    const { id, pi } = await create();
+    stack.simulator.setWebhookBehaviour({ mode: "hold", only: ["charge.dispute.*"] });
+    await confirm(pi, "pm_card_createDispute");
+    expect(await read(id)).toMatchObject({ status: "captured" });
+    expect((await read(id)).dispute).toBeUndefined();
+    const refused = await post(`/api/payments/${id}/refund`, { amount: 1_000 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe("payment_disputed");
+    const after = await read(id, ops);
+    expect(after).toMatchObject({ amountRefunded: 0 });
+    expect(after.refunds).toMatchObject([{ status: "failed" }]);
+    stack.simulator.releaseWebhooks();
+    await stack.simulator.drainWebhooks();
+    expect((await read(id)).dispute).toMatchObject({ status: "needs_response" });
+  });
+
   it("dispute events held and delivered in reverse, each twice: the same end, each event once", async () => {
     const { id, pi } = await create();
     await confirm(pi, "pm_card_createDispute");
@@ -328,7 +354,14 @@ describe("disputes", () => {
     stack.simulator.setWebhookBehaviour({ mode: "duplicate" });
     expect(stack.simulator.releaseWebhooks("reverse")).toBeGreaterThanOrEqual(2);
     await stack.simulator.drainWebhooks();
-    expect(await read(id)).toMatchObject({ status: "captured", dispute: { status: "lost" } });
+    expect(await read(id)).toMatchObject({
+      status: "captured",
+      dispute: { status: "lost", blocksRefunds: true },
+    });
+    // Lost: the cardholder has the money back, so no refund on top.
+    const refused = await post(`/api/payments/${id}/refund`, { amount: 1_000 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe("payment_disputed");
     const types = await outboxTypes(id);
     expect(types.filter((t) => t === "payment.disputed")).toHaveLength(1);
     expect(types.filter((t) => t === "payment.dispute_closed")).toHaveLength(1);

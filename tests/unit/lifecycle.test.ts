@@ -241,11 +241,13 @@ describe("applyFact, in order", () => {
     expect(reviewed.events).toEqual([]);
     const lost = run(reviewed.payment, [report(40, "lost")]);
     expect(lost.events).toEqual(["payment.dispute_closed"]);
-    expect(decideRefund(lost.payment, 100)).toEqual({ ok: true, amount: 100 });
+    // Lost: the cardholder has the money back; no refund on top.
+    expect(decideRefund(lost.payment, 100)).toEqual({ ok: false, reason: "disputed" });
     // Reopened for an appeal, then decided again: shown, but closed only once.
     const appealed = run(lost.payment, [report(50, "appeal_needs_response"), report(60, "won")]);
     expect(appealed.payment.dispute?.status).toBe("won");
     expect(appealed.events).toEqual([]);
+    expect(decideRefund(appealed.payment, 100)).toEqual({ ok: true, amount: 100 });
     // The closing report first: both events, in order, and the late opening changes nothing.
     const closedFirst = run(captured.payment, [report(40, "won"), report(20, "needs_response")]);
     expect(closedFirst.events).toEqual(["payment.disputed", "payment.dispute_closed"]);

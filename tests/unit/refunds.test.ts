@@ -78,6 +78,31 @@ describe("decideRefund", () => {
     expect(decideRefund(payment, requested)).toEqual(expected);
   });
 
+  it.each([
+    ["warning_needs_response", true],
+    ["warning_under_review", true],
+    ["warning_closed", true],
+    ["prevented", true],
+    ["won", true],
+    ["needs_response", false],
+    ["under_review", false],
+    ["lost", false],
+    ["appeal_needs_response", false],
+    ["a_status_stripe_adds_later", false],
+  ] as const)("a dispute %s: refund allowed %s", (status, allowed) => {
+    const dispute = {
+      id: "dp_1",
+      status,
+      reason: "fraudulent",
+      amount: 1000,
+      at: 1,
+      closed: false,
+    };
+    expect(decideRefund({ ...captured(1000), dispute }, 100)).toEqual(
+      allowed ? { ok: true, amount: 100 } : { ok: false, reason: "disputed" },
+    );
+  });
+
   it("never lets a sequence of accepted refunds exceed what was captured", () => {
     fc.assert(
       fc.property(
