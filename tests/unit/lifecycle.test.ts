@@ -252,6 +252,18 @@ describe("applyFact, in order", () => {
     const closedFirst = run(captured.payment, [report(40, "won"), report(20, "needs_response")]);
     expect(closedFirst.events).toEqual(["payment.disputed", "payment.dispute_closed"]);
     expect(closedFirst.payment.dispute?.status).toBe("won");
+    // Two reports alike but for the amount (or reason) in one second: one kept, either order.
+    const partial = { ...report(70, "under_review"), amount: 4_000 };
+    const other = { ...report(70, "under_review"), reason: "duplicate" };
+    const full = report(70, "under_review");
+    for (const pair of [
+      [partial, full],
+      [other, full],
+    ]) {
+      const one = run(opened.payment, pair).payment.dispute;
+      const two = run(opened.payment, [...pair].reverse()).payment.dispute;
+      expect(one).toEqual(two);
+    }
   });
 
   it("manual capture: authorized, then captured without a second authorized event", () => {
