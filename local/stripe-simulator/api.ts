@@ -10,9 +10,14 @@ import { delay, header, json, readBody, sendJson } from "./http.js";
 import type { IdempotencyStore } from "./idempotency.js";
 import { randomToken } from "./ids.js";
 
+/** A restricted key's permissions: per resource (`payment_intents`, `refunds`, ...), read or write. */
+export type RestrictedKeyPermissions = Readonly<Record<string, "read" | "write">>;
+
 interface Caller {
   apiKey: string;
   publishable: boolean;
+  /** A restricted key's permissions (undefined: a secret key, allowed everything). */
+  permissions?: RestrictedKeyPermissions;
 }
 
 interface RouteInput {
@@ -34,6 +39,8 @@ export interface ApiDeps {
   endpoints: WebhookEndpoints;
   faults: Faults;
   idempotency: IdempotencyStore;
+  /** The restricted keys (`rk_test_…`) this account has made, with their permissions. */
+  restrictedKeys: ReadonlyMap<string, RestrictedKeyPermissions>;
   log: (line: string) => void;
 }
 
@@ -166,7 +173,10 @@ function errorJson(body: StripeErrorBody): string {
   return json({ error: body });
 }
 
-function authenticate(req: IncomingMessage): Caller | StripeErrorBody {
+function authenticate(
+  req: IncomingMessage,
+  restrictedKeys: ReadonlyMap<string, RestrictedKeyPermissions>,
+): Caller | StripeErrorBody {
   const authorization = header(req, "authorization");
   if (authorization === undefined || authorization.trim() === "") {
     return {
@@ -182,8 +192,12 @@ function authenticate(req: IncomingMessage): Caller | StripeErrorBody {
   } else if (scheme?.toLowerCase() === "basic" && credentials !== undefined) {
     key = Buffer.from(credentials, "base64").toString("utf8").split(":")[0];
   }
-  if (key !== undefined && /^(sk|rk)_test_\S+$/.test(key)) {
+  if (key !== undefined && /^sk_test_\S+$/.test(key)) {
     return { apiKey: key, publishable: false };
+  }
+  const permissions = key === undefined ? undefined : restrictedKeys.get(key);
+  if (key !== undefined && permissions !== undefined) {
+    return { apiKey: key, publishable: false, permissions };
   }
   if (key !== undefined && /^pk_test_\S+$/.test(key)) {
     return { apiKey: key, publishable: true };
@@ -194,7 +208,28 @@ function authenticate(req: IncomingMessage): Caller | StripeErrorBody {
       : `${key.slice(0, 8)}${"*".repeat(Math.max(0, Math.min(key.length - 12, 20)))}${key.slice(-4)}`;
   return {
     type: "invalid_request_error",
-    message: `Invalid API Key provided: ${shown}. The Stripe simulator accepts any test-mode secret key (sk_test_...).`,
+    message: `Invalid API Key provided: ${shown}. The Stripe simulator accepts any test-mode secret key (sk_test_...) and the restricted keys (rk_test_...) made with setRestrictedKey.`,
+  };
+}
+
+/**
+ * A restricted key may call a resource (the path's first segment after /v1) it has read access
+ * to with GET, and write access to with anything else; Stripe answers 403 otherwise.
+ */
+function permissionError(
+  caller: Caller,
+  method: string,
+  path: string,
+): StripeErrorBody | undefined {
+  if (caller.permissions === undefined) return undefined;
+  const resource = path.split("/")[2] ?? "";
+  const needed = method === "GET" ? "read" : "write";
+  const held = caller.permissions[resource];
+  if (held === "write" || held === needed) return undefined;
+  const shown = `${caller.apiKey.slice(0, 8)}***${caller.apiKey.slice(-4)}`;
+  return {
+    type: "invalid_request_error",
+    message: `The provided key '${shown}' does not have the required permissions for this endpoint. Having the 'rak_${resource}_${needed}' permission would allow this request to continue.`,
   };
 }
 
@@ -218,7 +253,7 @@ export function createApiHandler(
       deps.log(`${method} ${path} -> ${status} ${requestId}${logNote} (${Date.now() - started}ms)`);
     };
 
-    const caller = authenticate(req);
+    const caller = authenticate(req, deps.restrictedKeys);
     if (!("apiKey" in caller)) {
       await readBody(req).catch(() => "");
       finish(401, errorJson(caller), { "WWW-Authenticate": 'Bearer realm="Stripe"' });
@@ -236,6 +271,12 @@ export function createApiHandler(
         route = candidate;
         break;
       }
+    }
+
+    const refused = route === undefined ? undefined : permissionError(caller, method, path);
+    if (refused !== undefined) {
+      finish(403, errorJson(refused));
+      return;
     }
 
     const idempotencyKey = method === "POST" ? header(req, "idempotency-key") : undefined;

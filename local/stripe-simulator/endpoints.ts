@@ -3,23 +3,19 @@
  * secret, once, as at Stripe), retrieve, list, update (`url`, `enabled_events`, `disabled`,
  * `description`, `metadata`) and delete.
  *
- * The simulator delivers to one place: the endpoint last created or updated that is enabled
- * (with its URL, its secret and only its `enabled_events`), or, before any endpoint exists, the
- * URL set with setWebhookUrl / `POST /_simulator/webhooks` with every event.
+ * As at Stripe, every enabled endpoint gets each event its `enabled_events` match, signed with
+ * its own secret. Before any endpoint exists (and again once the last one is deleted),
+ * deliveries go to the URL, secrets and event types the simulator started with or was given
+ * (setWebhookUrl / `POST /_simulator/webhooks`).
  */
 import type Stripe from "stripe";
 import { invalidParam, resourceMissing } from "./errors.js";
 import type { FormObject } from "./form.js";
 import { newId, nowSeconds, randomToken } from "./ids.js";
 import { PAGINATION_PARAMS, paginate } from "./list.js";
-import { Params } from "./params.js";
+import { mergeMetadata, Params } from "./params.js";
 
-/** Where deliveries go now: an endpoint's URL, secret and events. */
-export interface DeliveryTarget {
-  readonly url: string;
-  readonly secret: string;
-  readonly enabledEvents: readonly string[];
-}
+import type { DeliveryTarget } from "./webhooks.js";
 
 const EVENT_NAME = /^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/;
 
@@ -56,10 +52,11 @@ function url(params: Params, required: boolean): string | undefined {
 export class WebhookEndpoints {
   private readonly byId = new Map<string, Stripe.WebhookEndpoint>();
   private readonly secrets = new Map<string, string>();
-  /** Ids, least recently created or updated first. */
-  private order: string[] = [];
 
-  constructor(private readonly onTarget: (target: DeliveryTarget | undefined) => void) {}
+  /** `onTargets` gets the enabled endpoints after each change; undefined once none exists. */
+  constructor(
+    private readonly onTargets: (targets: ReadonlyMap<string, DeliveryTarget> | undefined) => void,
+  ) {}
 
   create(raw: FormObject): Stripe.WebhookEndpoint {
     const params = new Params(raw, [
@@ -86,7 +83,7 @@ export class WebhookEndpoints {
     const secret = `whsec_${randomToken(32)}`;
     this.byId.set(endpoint.id, endpoint);
     this.secrets.set(endpoint.id, secret);
-    this.touch(endpoint.id);
+    this.announce();
     return { ...structuredClone(endpoint), secret };
   }
 
@@ -118,8 +115,8 @@ export class WebhookEndpoints {
     const description = params.string("description");
     if (description !== undefined) endpoint.description = description;
     const metadata = params.metadata();
-    if (metadata !== undefined) endpoint.metadata = { ...endpoint.metadata, ...metadata };
-    this.touch(id);
+    if (metadata !== undefined) endpoint.metadata = mergeMetadata(endpoint.metadata, metadata);
+    this.announce();
     return structuredClone(endpoint);
   }
 
@@ -127,7 +124,6 @@ export class WebhookEndpoints {
     this.endpoint(id);
     this.byId.delete(id);
     this.secrets.delete(id);
-    this.order = this.order.filter((e) => e !== id);
     this.announce();
     return { id, object: "webhook_endpoint", deleted: true };
   }
@@ -135,7 +131,7 @@ export class WebhookEndpoints {
   clear(): void {
     this.byId.clear();
     this.secrets.clear();
-    this.order = [];
+    this.announce();
   }
 
   private endpoint(id: string): Stripe.WebhookEndpoint {
@@ -144,20 +140,22 @@ export class WebhookEndpoints {
     return found;
   }
 
-  private touch(id: string): void {
-    this.order = [...this.order.filter((e) => e !== id), id];
-    this.announce();
-  }
-
   private announce(): void {
-    const id = [...this.order].reverse().find((e) => this.byId.get(e)?.status === "enabled");
-    const endpoint = id === undefined ? undefined : this.byId.get(id);
-    const secret = id === undefined ? undefined : this.secrets.get(id);
-    if (endpoint === undefined || secret === undefined) {
-      // Every endpoint deleted or disabled: nothing is delivered.
-      this.onTarget(undefined);
+    if (this.byId.size === 0) {
+      this.onTargets(undefined);
       return;
     }
-    this.onTarget({ url: endpoint.url, secret, enabledEvents: endpoint.enabled_events });
+    const targets = new Map<string, DeliveryTarget>();
+    for (const [id, endpoint] of this.byId) {
+      const secret = this.secrets.get(id);
+      if (endpoint.status !== "enabled" || secret === undefined) continue;
+      targets.set(id, {
+        url: endpoint.url,
+        secrets: [secret],
+        enabledEvents: endpoint.enabled_events,
+      });
+    }
+    // Every endpoint disabled: nothing is delivered.
+    this.onTargets(targets);
   }
 }

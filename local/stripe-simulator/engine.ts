@@ -19,7 +19,7 @@ import type { FormObject } from "./form.js";
 import { newId, nowSeconds } from "./ids.js";
 import { PAGINATION_PARAMS, paginate } from "./list.js";
 import { buildCharge, buildDispute, buildPaymentIntent, buildRefund } from "./objects.js";
-import { Params } from "./params.js";
+import { mergeMetadata, Params } from "./params.js";
 
 export interface EngineOptions {
   /** Called for every event, in order, right after it is recorded. */
@@ -152,18 +152,6 @@ function formatAmount(amount: number, currency: string): string {
 }
 
 /** Applies Stripe's metadata update rules: "" unsets a key; an empty object keeps all. */
-function mergeMetadata(current: Stripe.Metadata, update: Record<string, string>): Stripe.Metadata {
-  const next: Stripe.Metadata = { ...current };
-  for (const [key, value] of Object.entries(update)) {
-    if (value === "") {
-      delete next[key];
-    } else {
-      next[key] = value;
-    }
-  }
-  return next;
-}
-
 export class Engine {
   private readonly paymentIntentsById = new Map<string, Stripe.PaymentIntent>();
   private readonly chargesById = new Map<string, Stripe.Charge>();

@@ -8,7 +8,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type Stripe from "stripe";
-import { createApiHandler } from "./api.js";
+import { createApiHandler, type RestrictedKeyPermissions } from "./api.js";
 import { createControlHandler } from "./control.js";
 import { WebhookEndpoints } from "./endpoints.js";
 import { Engine } from "./engine.js";
@@ -81,6 +81,11 @@ export interface StripeSimulator {
   setWebhookSecrets(secrets: readonly string[]): void;
   /** Delivers only these event types from now on (an endpoint's `enabled_events`; `*`: all). */
   setWebhookEvents(types: readonly string[]): void;
+  /**
+   * Makes a restricted key (`rk_test_…`) with these permissions (as in the Dashboard); a call
+   * beyond them answers 403, as at Stripe. An rk_test_ key not made here is refused (401).
+   */
+  setRestrictedKey(key: string, permissions: RestrictedKeyPermissions): void;
   /** Resolves when every queued webhook delivery is done (delivered or given up); held events are not waited for. */
   drainWebhooks(): Promise<void>;
   // ---- extras, mirroring the /_simulator/ control API
@@ -110,24 +115,18 @@ export async function startStripeSimulator(
     url: options.webhookUrl,
     secrets:
       typeof options.webhookSecret === "string" ? [options.webhookSecret] : options.webhookSecret,
+    enabledEvents: options.webhookEvents,
     retry,
     log,
     onDelivered: (eventId) => engineRef?.markEventDelivered(eventId),
   });
   const engine = new Engine({
     onEvent: (event) => dispatcher.dispatch(event),
-    pendingWebhooks: () => (dispatcher.endpoint === undefined ? 0 : 1),
+    pendingWebhooks: () => dispatcher.targetCount,
     asyncDelayMs: options.asyncDelayMs ?? 20,
   });
   engineRef = engine;
-  if (options.webhookEvents !== undefined) dispatcher.setEnabledEvents(options.webhookEvents);
-  const endpoints = new WebhookEndpoints((target) => {
-    dispatcher.setUrl(target?.url);
-    if (target !== undefined) {
-      dispatcher.setSecrets([target.secret]);
-      dispatcher.setEnabledEvents(target.enabledEvents);
-    }
-  });
+  const endpoints = new WebhookEndpoints((targets) => dispatcher.setEndpoints(targets));
   const faults = new Faults();
   const idempotency = new IdempotencyStore();
   let requests = 0;
@@ -145,6 +144,7 @@ export async function startStripeSimulator(
     faults.clear();
     faults.injected = 0;
     dispatcher.reset();
+    endpoints.clear();
     requests = 0;
   };
   const drainWebhooks = async () => {
@@ -157,7 +157,8 @@ export async function startStripeSimulator(
     engine.authenticatePaymentIntent(id, outcome);
   const closeDispute = (id: string, outcome: "won" | "lost") => engine.closeDispute(id, outcome);
 
-  const api = createApiHandler({ engine, endpoints, faults, idempotency, log });
+  const restrictedKeys = new Map<string, RestrictedKeyPermissions>();
+  const api = createApiHandler({ engine, endpoints, faults, idempotency, restrictedKeys, log });
   const control = createControlHandler({
     stats,
     reset,
@@ -231,6 +232,10 @@ export async function startStripeSimulator(
     setWebhookUrl: (target) => dispatcher.setUrl(target),
     setWebhookSecrets: (secrets) => dispatcher.setSecrets(secrets),
     setWebhookEvents: (types) => dispatcher.setEnabledEvents(types),
+    setRestrictedKey: (key, permissions) => {
+      if (!/^rk_test_\S+$/.test(key)) throw new Error("a restricted test key is rk_test_…");
+      restrictedKeys.set(key, { ...permissions });
+    },
     drainWebhooks,
     stats,
     reset,

@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { invalidParam } from "./errors.js";
 import type { FormObject, FormValue } from "./form.js";
 
@@ -170,4 +171,20 @@ function listWords(values: readonly string[]): string {
     return values.join("");
   }
   return `${values.slice(0, -1).join(", ")}, or ${values[values.length - 1]}`;
+}
+
+/** Stripe's metadata update: each key set, and a key set to "" removed. */
+export function mergeMetadata(
+  current: Stripe.Metadata,
+  update: Record<string, string>,
+): Stripe.Metadata {
+  const next: Stripe.Metadata = { ...current };
+  for (const [key, value] of Object.entries(update)) {
+    if (value === "") {
+      delete next[key];
+    } else {
+      next[key] = value;
+    }
+  }
+  return next;
 }

@@ -55,6 +55,8 @@ export const DEFAULT_RETRY: WebhookRetryPolicy = {
 export interface WebhookDelivery {
   eventId: string;
   eventType: string;
+  /** Where it was sent. */
+  url: string;
   attempt: number;
   /** HTTP status, or null on a connection error / timeout. */
   status: number | null;
@@ -76,8 +78,21 @@ export interface WebhookStats {
   duplicated: number;
 }
 
+/** Where deliveries go: a webhook endpoint (its URL, secret, `enabled_events`). */
+export interface DeliveryTarget {
+  readonly url: string;
+  /** One, or the new and the old while a secret is rolled. */
+  readonly secrets: readonly string[];
+  readonly enabledEvents: readonly string[];
+}
+
+/** The target used before any endpoint exists (start options, setWebhookUrl / setSecrets). */
+const DEFAULT_TARGET = "default";
+
 interface Job {
   event: Stripe.Event;
+  /** The target's id: each attempt reads its current URL and secrets, as Stripe does. */
+  target: string;
   payload: string;
   attempts: number;
 }
@@ -137,16 +152,26 @@ export interface WebhookDispatcherOptions {
   url: string | undefined;
   /** The secrets to sign with: one, or the new and the old while a secret is rolled. */
   secrets: readonly string[];
+  /** The default target's event types (default `*`). */
+  enabledEvents?: readonly string[] | undefined;
   retry: WebhookRetryPolicy;
   log: (line: string) => void;
   onDelivered: (eventId: string) => void;
 }
 
+/**
+ * Sends events, signed, to every enabled webhook endpoint whose `enabled_events` match (as
+ * Stripe does), or, before any endpoint exists, to the start URL with the start secrets and
+ * events. Each endpoint gets its own delivery, retried on its own.
+ */
 export class WebhookDispatcher {
   private url: string | undefined;
   private secrets: readonly string[];
-  /** The endpoint's `enabled_events` (patterns; `*` for all). */
+  /** The default target's `enabled_events` (patterns; `*` for all). */
   private enabledEvents: readonly string[] = ["*"];
+  private readonly initial: { secrets: readonly string[]; enabledEvents: readonly string[] };
+  /** The enabled endpoints by id; undefined while no endpoint exists (the default is used). */
+  private endpoints: ReadonlyMap<string, DeliveryTarget> | undefined;
   private readonly retry: WebhookRetryPolicy;
   private readonly log: (line: string) => void;
   private readonly onDelivered: (eventId: string) => void;
@@ -172,28 +197,54 @@ export class WebhookDispatcher {
   constructor(options: WebhookDispatcherOptions) {
     this.url = options.url;
     this.secrets = options.secrets;
+    if (options.enabledEvents !== undefined) this.enabledEvents = [...options.enabledEvents];
+    this.initial = { secrets: this.secrets, enabledEvents: this.enabledEvents };
     this.retry = options.retry;
     this.log = options.log;
     this.onDelivered = options.onDelivered;
   }
 
+  /** The first place deliveries go now (undefined: nowhere). */
   get endpoint(): string | undefined {
-    return this.url;
+    return this.targets()[0]?.[1].url;
   }
 
+  /** How many places each event goes now (an event's `pending_webhooks`). */
+  get targetCount(): number {
+    return this.targets().length;
+  }
+
+  /** The default target's URL (used while no endpoint exists). */
   setUrl(url: string | undefined): void {
     this.url = url;
   }
 
-  /** Delivers from now on only events matching these types (an endpoint's `enabled_events`). */
+  /** The default target delivers only events matching these types (`*`: all). */
   setEnabledEvents(types: readonly string[]): void {
     this.enabledEvents = [...types];
   }
 
-  /** Signs from now on with these secrets (a roll: the new and the old; then the new alone). */
+  /** The default target signs with these secrets (a roll: the new and the old; then the new). */
   setSecrets(secrets: readonly string[]): void {
     if (secrets.length === 0) throw new Error("at least one webhook secret");
     this.secrets = [...secrets];
+  }
+
+  /** The enabled webhook endpoints by id; undefined once none exists (the default again). */
+  setEndpoints(endpoints: ReadonlyMap<string, DeliveryTarget> | undefined): void {
+    this.endpoints = endpoints === undefined ? undefined : new Map(endpoints);
+  }
+
+  private target(id: string): DeliveryTarget | undefined {
+    if (this.endpoints !== undefined) return this.endpoints.get(id);
+    if (id !== DEFAULT_TARGET || this.url === undefined) return undefined;
+    return { url: this.url, secrets: this.secrets, enabledEvents: this.enabledEvents };
+  }
+
+  private targets(): [string, DeliveryTarget][] {
+    if (this.endpoints !== undefined) return [...this.endpoints];
+    const fallback = this.target(DEFAULT_TARGET);
+    return fallback === undefined ? [] : [[DEFAULT_TARGET, fallback]];
   }
 
   configure(behaviour: WebhookBehaviour): ResolvedBehaviour {
@@ -222,19 +273,16 @@ export class WebhookDispatcher {
 
   /** Queues an event per the current behaviour; never blocks. */
   dispatch(event: Stripe.Event): void {
-    if (this.closed || this.url === undefined) {
-      return;
-    }
-    if (!this.enabledEvents.some((pattern) => eventTypeMatches(pattern, event.type))) {
-      return;
-    }
+    if (this.closed) return;
+    const matches = (patterns: readonly string[]) =>
+      patterns.some((pattern) => eventTypeMatches(pattern, event.type));
     const b = this.behaviour;
-    if (b.events && !b.events.some((pattern) => eventTypeMatches(pattern, event.type))) {
-      return;
-    }
-    const job = this.job(event);
-    if (b.only && !b.only.some((pattern) => eventTypeMatches(pattern, event.type))) {
-      this.enqueue(job);
+    if (b.events && !matches(b.events)) return;
+    const targets = this.targets().filter(([, t]) => matches(t.enabledEvents));
+    if (targets.length === 0) return;
+    const jobs = () => targets.map(([id]) => this.job(event, id));
+    if (b.only && !matches(b.only)) {
+      for (const job of jobs()) this.enqueue(job);
       return;
     }
     switch (b.mode) {
@@ -245,26 +293,26 @@ export class WebhookDispatcher {
         return;
       case "duplicate":
         this.counters.duplicated += 1;
-        this.enqueue(job);
-        this.enqueue(this.job(event));
+        for (const job of [...jobs(), ...jobs()]) this.enqueue(job);
         this.countDown();
         return;
       case "hold":
       case "reorder":
-        this.held.push(job);
+        this.held.push(...jobs());
         if (b.mode === "reorder" && b.batchSize !== undefined && this.held.length >= b.batchSize) {
           this.release(b.order);
         }
         return;
       default:
-        this.enqueue(job);
+        for (const job of jobs()) this.enqueue(job);
     }
   }
 
   /** Sends an event again regardless of the behaviour (like `stripe events resend`). */
   resend(event: Stripe.Event): boolean {
-    if (this.closed || this.url === undefined) return false;
-    this.enqueue(this.job(event));
+    const targets = this.targets();
+    if (this.closed || targets.length === 0) return false;
+    for (const [id] of targets) this.enqueue(this.job(event, id));
     return true;
   }
 
@@ -322,6 +370,8 @@ export class WebhookDispatcher {
     this.queue.length = 0;
     this.held = [];
     this.behaviour = { ...NORMAL };
+    this.secrets = this.initial.secrets;
+    this.enabledEvents = this.initial.enabledEvents;
     this.log_ = [];
     this.counters = { attempted: 0, succeeded: 0, failed: 0, gaveUp: 0, dropped: 0, duplicated: 0 };
     this.checkDrained();
@@ -339,8 +389,8 @@ export class WebhookDispatcher {
     this.checkDrained();
   }
 
-  private job(event: Stripe.Event): Job {
-    return { event, payload: JSON.stringify(event, null, 2), attempts: 0 };
+  private job(event: Stripe.Event, target: string): Job {
+    return { event, target, payload: JSON.stringify(event, null, 2), attempts: 0 };
   }
 
   private countDown(): void {
@@ -388,8 +438,9 @@ export class WebhookDispatcher {
       await this.sleep(this.behaviour.delayMs);
       if (this.closed) return;
     }
-    const url = this.url;
-    if (url === undefined) {
+    const target = this.target(job.target);
+    if (target === undefined) {
+      // The endpoint was deleted or disabled meanwhile (or the URL unset).
       this.counters.gaveUp += 1;
       this.finish();
       return;
@@ -397,12 +448,13 @@ export class WebhookDispatcher {
     job.attempts += 1;
     this.counters.attempted += 1;
     const started = Date.now();
-    const result = await this.post(url, job.payload);
+    const result = await this.post(target, job.payload);
     if (this.closed) return;
     const ok = result.status !== null && result.status >= 200 && result.status < 300;
     this.log_.push({
       eventId: job.event.id,
       eventType: job.event.type,
+      url: target.url,
       attempt: job.attempts,
       status: result.status,
       ok,
@@ -452,19 +504,22 @@ export class WebhookDispatcher {
     for (const resolve of waiters) resolve();
   }
 
-  private signatureHeader(payload: string): string {
+  private signatureHeader(payload: string, secrets: readonly string[]): string {
     const now = Math.floor(Date.now() / 1000);
     switch (this.behaviour.signature) {
       case "invalid":
         return signPayload(payload, `whsec_${randomToken(32)}`, now);
       case "stale":
-        return signPayload(payload, this.secrets, now - 600);
+        return signPayload(payload, secrets, now - 600);
       default:
-        return signPayload(payload, this.secrets, now);
+        return signPayload(payload, secrets, now);
     }
   }
 
-  private post(url: string, payload: string): Promise<{ status: number | null; error?: string }> {
+  private post(
+    { url, secrets }: DeliveryTarget,
+    payload: string,
+  ): Promise<{ status: number | null; error?: string }> {
     return new Promise((resolve) => {
       let target: URL;
       try {
@@ -486,7 +541,7 @@ export class WebhookDispatcher {
           "Cache-Control": "no-cache",
           Accept: "*/*; q=0.5, application/xml",
           Connection: "close",
-          "Stripe-Signature": this.signatureHeader(payload),
+          "Stripe-Signature": this.signatureHeader(payload, secrets),
         },
       });
       this.inFlight.add(req);

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STRIPE_API_VERSION } from "../../lib/adapters/stripe-facts.js";
 import { verifyStripeSignature } from "../../lib/adapters/stripe-signature.js";
 import { WEBHOOK_EVENT_TYPES } from "../../lib/adapters/stripe-webhook-events.js";
 import { type StripeSimulator, startStripeSimulator } from "../../local/stripe-simulator/index.js";
@@ -115,6 +116,31 @@ describe("npm run stripe:webhook-endpoint", () => {
     expect(fixed.stdout).toContain(`updated ${endpoint.id}`);
     const after = await stripe.webhookEndpoints.retrieve(endpoint.id);
     expect([...after.enabled_events].sort()).toEqual([...WEBHOOK_EVENT_TYPES].sort());
+  });
+
+  it("--replace moves to the pinned API version: a new endpoint beside the old, and the roll to do", async () => {
+    const old = await stripe.webhookEndpoints.create({
+      url: endpointUrl,
+      enabled_events: [...WEBHOOK_EVENT_TYPES],
+      api_version: "2024-06-20",
+    });
+    const warned = await script(["--url", endpointUrl]);
+    expect(warned.stderr).toContain("run again with --replace");
+    const moved = await script(["--url", endpointUrl, "--replace", "--stage", "prod"]);
+    expect(moved.code, moved.stderr).toBe(0);
+    const secret = /signing secret \(shown once\): (whsec_\w+)/.exec(moved.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(moved.stdout).toContain(
+      `npx sst secret set StripeWebhookSecret "${secret},<the current secret>" --stage prod`,
+    );
+    expect(moved.stdout).toContain(`then delete `);
+    expect(moved.stdout).toContain(old.id);
+    const all = (await stripe.webhookEndpoints.list()).data.filter((e) => e.url === endpointUrl);
+    const created = all.find((e) => moved.stdout.includes(`created ${e.id} `));
+    // The first test's endpoint, the old-version one, and the new one.
+    expect(all).toHaveLength(3);
+    expect(created?.api_version).toBe(STRIPE_API_VERSION);
+    for (const e of all) if (e.id !== created?.id) await stripe.webhookEndpoints.del(e.id);
   });
 
   it("refuses a missing URL, a plain-http public URL and a key that is not one, in one line", async () => {

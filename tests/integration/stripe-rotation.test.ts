@@ -8,6 +8,7 @@
  * STRIPE_WEBHOOK_SECRET, behind a gateway of its own, as a new Lambda version is. The simulator
  * signs as Stripe does during a roll: one `v1` per secret until the old one expires.
  */
+import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../../infra/routes.js";
 import { type Gateway, type LambdaHttpHandler, startGateway } from "../../local/gateway.js";
@@ -27,6 +28,11 @@ const answered = new Map<string, number[]>();
 
 beforeAll(async () => {
   stack = await startStack({ env: { STRIPE_SECRET_KEY: RESTRICTED_KEY } });
+  // README's restricted key: write access to PaymentIntents and Refunds, nothing else.
+  stack.simulator.setRestrictedKey(RESTRICTED_KEY, {
+    payment_intents: "write",
+    refunds: "write",
+  });
   alice = await stack.token("alice", "payments:write payments:read");
   clerk = await stack.token("clerk", "payments:refund payments:read");
 });
@@ -148,7 +154,7 @@ describe("rolling the webhook secret (README: Operations, rolling the webhook se
     }
   });
 
-  it("runs on a restricted key: the payments above were created with it, and a refund works too", async () => {
+  it("runs on a restricted key with only README's permissions: create, refund, re-check, cancel", async () => {
     const [id] = await payments(1);
     await stack.simulator.drainWebhooks();
     const refund = await stack.call("POST", `/api/payments/${id}/refund`, {
@@ -160,5 +166,34 @@ describe("rolling the webhook secret (README: Operations, rolling the webhook se
     await stack.simulator.drainWebhooks();
     const res = await stack.call("GET", `/api/payments/${id}`, { token: alice });
     expect(res.body).toMatchObject({ status: "partially_refunded", amountRefunded: 500 });
+    // Reconciliation's reads (the PaymentIntent, its refunds) and a cancel.
+    const recheck = await stack.call("POST", `/api/payments/${id}/reconcile`, {
+      token: clerk,
+      headers: { "idempotency-key": uniqueId("recheck") },
+    });
+    expect(recheck.status, recheck.text).toBe(200);
+    const unpaid = await stack.call("POST", "/api/payments/intents", {
+      token: alice,
+      body: { orderId: uniqueId("order"), amount: 1_000, currency: "eur" },
+      headers: { "idempotency-key": uniqueId("key") },
+    });
+    const cancel = await stack.call("POST", `/api/payments/${String(unpaid.body.id)}/cancel`, {
+      token: clerk,
+      body: {},
+      headers: { "idempotency-key": uniqueId("cancel") },
+    });
+    expect(cancel.status, cancel.text).toBe(200);
+    // The key is really restricted: anything else is refused, as Stripe does.
+    const url = new URL(stack.simulator.url);
+    const sdk = new Stripe(RESTRICTED_KEY, {
+      host: url.hostname,
+      port: Number(url.port),
+      protocol: "http",
+      maxNetworkRetries: 0,
+    });
+    await expect(sdk.charges.list()).rejects.toBeInstanceOf(Stripe.errors.StripePermissionError);
+    await expect(sdk.webhookEndpoints.list()).rejects.toBeInstanceOf(
+      Stripe.errors.StripePermissionError,
+    );
   });
 });

@@ -74,7 +74,10 @@ interface Receiver {
 }
 
 /** A local webhook endpoint verifying signatures like a real integration does. */
-async function startReceiver(status: (attempt: number) => number = () => 200): Promise<Receiver> {
+async function startReceiver(
+  status: (attempt: number) => number = () => 200,
+  secret: () => string = () => SECRET,
+): Promise<Receiver> {
   const receiver: Omit<Receiver, "url" | "close"> = { received: [], rejected: [], attempts: 0 };
   const verifier = new Stripe("sk_test_123");
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -86,7 +89,7 @@ async function startReceiver(status: (attempt: number) => number = () => 200): P
       const signature = String(req.headers["stripe-signature"] ?? "");
       expect(req.headers["content-type"]).toMatch(/^application\/json/);
       try {
-        const event = verifier.webhooks.constructEvent(body, signature, SECRET, 300);
+        const event = verifier.webhooks.constructEvent(body, signature, secret(), 300);
         const answer = status(receiver.attempts);
         if (answer >= 200 && answer < 300) receiver.received.push({ event, signature });
         res.writeHead(answer).end();
@@ -853,6 +856,83 @@ describe("webhooks", () => {
     await sim.drainWebhooks();
     expect(receiver.received).toEqual([]);
     expect(receiver.rejected).toHaveLength(MAX_ATTEMPTS);
+  });
+});
+
+describe("webhook endpoints", () => {
+  const receivers: Receiver[] = [];
+  afterEach(async () => {
+    for (const r of receivers.splice(0)) await r.close();
+  });
+  const receiver = async (secret?: () => string) => {
+    const r = await startReceiver(() => 200, secret);
+    receivers.push(r);
+    return r;
+  };
+  /** A receiver behind a new endpoint, verifying with that endpoint's own secret. */
+  const endpoint = async (enabled: Stripe.WebhookEndpointCreateParams.EnabledEvent[]) => {
+    let secret = "";
+    const r = await receiver(() => secret);
+    const created = await stripe.webhookEndpoints.create({ url: r.url, enabled_events: enabled });
+    secret = created.secret ?? "";
+    return { id: created.id, secret, receiver: r };
+  };
+  const pay = async () => {
+    await stripe.paymentIntents.create({
+      amount: 500,
+      currency: "usd",
+      payment_method: "pm_card_visa",
+      confirm: true,
+    });
+    await sim.drainWebhooks();
+  };
+  const types = (r: Receiver) => r.received.map((x) => x.event.type);
+  const PAID = ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"];
+
+  it("every enabled endpoint gets the events it subscribes to, signed with its own secret", async () => {
+    const start = await receiver();
+    sim.setWebhookUrl(start.url);
+    const intents = await endpoint(["payment_intent.created", "payment_intent.succeeded"]);
+    const charges = await endpoint(["charge.succeeded", "charge.refunded"]);
+    expect(intents.secret).not.toBe(charges.secret);
+    await pay();
+    expect(types(intents.receiver)).toEqual(["payment_intent.created", "payment_intent.succeeded"]);
+    expect(types(charges.receiver)).toEqual(["charge.succeeded"]);
+    for (const r of [intents.receiver, charges.receiver]) expect(r.rejected).toEqual([]);
+    expect(start.attempts).toBe(0);
+    expect(new Set(sim.webhookDeliveries().map((d) => d.url))).toEqual(
+      new Set([intents.receiver.url, charges.receiver.url]),
+    );
+
+    // Disabled: nothing more for it.
+    await stripe.webhookEndpoints.update(charges.id, { disabled: true });
+    await pay();
+    expect(charges.receiver.attempts).toBe(1);
+    expect(intents.receiver.attempts).toBe(4);
+
+    // One endpoint left (disabled): nothing is delivered. None left: the start URL and secret.
+    await stripe.webhookEndpoints.del(intents.id);
+    await pay();
+    expect(intents.receiver.attempts).toBe(4);
+    expect(start.attempts).toBe(0);
+    await stripe.webhookEndpoints.del(charges.id);
+    await pay();
+    expect(types(start)).toEqual(PAID);
+    expect(start.rejected).toEqual([]);
+  });
+
+  it("reset forgets endpoints, rolled secrets and event filters (the URL stays)", async () => {
+    const start = await receiver();
+    sim.setWebhookUrl(start.url);
+    const elsewhere = await endpoint(["*"]);
+    sim.setWebhookSecrets(["whsec_rolled"]);
+    sim.setWebhookEvents(["refund.*"]);
+    await control("POST", "reset");
+    expect((await stripe.webhookEndpoints.list()).data).toEqual([]);
+    await pay();
+    expect(elsewhere.receiver.attempts).toBe(0);
+    expect(start.rejected).toEqual([]);
+    expect(types(start)).toEqual(PAID);
   });
 });
 
