@@ -2,7 +2,7 @@
  * Runtime configuration, parsed once at cold start. A missing or bad value stops the function
  * with one line that names it. Each function parses only the parts it uses.
  */
-import { TOPIC_MODES } from "./domain/outbox.js";
+import { TOPIC_MODES } from "./domain/topics.js";
 import * as z from "./zod.js";
 
 /** A whole number of at least `minimum`, given as text (environment variables are strings). */

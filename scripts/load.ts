@@ -6,6 +6,7 @@
  *   npm run load                      30 s, 8 concurrent customers
  *   npm run load -- --seconds 60 --concurrency 16
  *   npm run load -- --payments 100    stop after 100 payments (CI runs this)
+ *   KAFKA_TOPIC_MODE=single npm run load   the same with every event on one topic
  *
  * The mix, per payment: a create (one in five with a concurrent duplicate of the same request),
  * a read, the customer paying at the Stripe simulator (signed webhooks follow), and for half of
@@ -22,6 +23,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { createStripeClient } from "../lib/adapters/stripe-payment-provider.js";
 import { EVENT_TYPES } from "../lib/domain/events.js";
+import { topicOf } from "../lib/domain/topics.js";
 import { loadOrCreateDevKeys, signToken } from "../local/auth.js";
 import { freePort } from "../local/child-process.js";
 import { startLocalKafka } from "../local/kafka.js";
@@ -177,7 +179,11 @@ async function main(): Promise<number> {
   const kafka = await startLocalKafka();
   const [port, stripePort] = [await freePort(), await freePort()];
   const topicPrefix = `load-${Date.now()}.`;
+  // The topics as the service names them, in the mode it is given (default one per type).
+  const mode = process.env.KAFKA_TOPIC_MODE === "single" ? "single" : "per-type";
+  const naming = { prefix: topicPrefix, mode } as const;
   const service = await startService({
+    KAFKA_TOPIC_MODE: mode,
     PORT: String(port),
     STRIPE_SIMULATOR_PORT: String(stripePort),
     KAFKA_BROKERS: kafka.brokers,
@@ -192,7 +198,7 @@ async function main(): Promise<number> {
   // Every event the service publishes, by id.
   const seen = new Map<string, number>();
   const client = new Kafka({ brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
-  const topics = EVENT_TYPES.map((type) => `${topicPrefix}${type}`);
+  const topics = [...new Set(EVENT_TYPES.map((type) => topicOf(type, naming)))];
   const admin = client.admin();
   await admin.connect();
   await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 3 })) });

@@ -10,6 +10,9 @@
  */
 import * as z from "../zod.js";
 import { EVENT_TYPES } from "./events.js";
+import { type TopicNaming, topicOf } from "./topics.js";
+
+export { SINGLE_TOPIC, TOPIC_MODES, type TopicMode, type TopicNaming, topicOf } from "./topics.js";
 
 /** An outbox item as stored (and as the table's stream shows it). */
 export const outboxItemSchema = z.object({
@@ -29,21 +32,6 @@ export interface OutboxMessage {
   readonly key: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly value: string;
-}
-
-/** How events map to topics (`KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC_MODE`). */
-export interface TopicNaming {
-  readonly prefix: string;
-  readonly mode: TopicMode;
-}
-export const TOPIC_MODES = ["per-type", "single"] as const;
-export type TopicMode = (typeof TOPIC_MODES)[number];
-
-/** The one topic of `single` mode, before the prefix. */
-export const SINGLE_TOPIC = "payment.events";
-
-export function topicOf(eventType: string, naming: TopicNaming): string {
-  return `${naming.prefix}${naming.mode === "single" ? SINGLE_TOPIC : eventType}`;
 }
 
 export function toMessage(item: OutboxItem, naming: TopicNaming): OutboxMessage {
