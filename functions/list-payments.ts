@@ -5,7 +5,7 @@
 import { httpHandler, json } from "../lib/http/handler.js";
 import { readoutView } from "../lib/http/views.js";
 import { repository } from "../lib/runtime/storage.js";
-import { provider, stripeLiveMode } from "../lib/runtime/stripe.js";
+import { provider, stripeLiveMode } from "../lib/runtime/stripe-lazy.js";
 import { listPaymentsQuery, parseOrThrow } from "../lib/schemas.js";
 import { findPayments } from "../lib/use-cases/read-payments.js";
 

@@ -27,7 +27,7 @@ import {
 import { httpHandler, json } from "../lib/http/handler.js";
 import { count, countEvents, logger, METRICS } from "../lib/observability.js";
 import { clock, repository } from "../lib/runtime/storage.js";
-import { provider, stripeConfig } from "../lib/runtime/stripe.js";
+import { provider, stripeConfig } from "../lib/runtime/stripe-lazy.js";
 import { handleStripeEvent } from "../lib/use-cases/handle-stripe-event.js";
 
 const TOLERANCE_SECONDS = 300;

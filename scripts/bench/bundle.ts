@@ -107,7 +107,7 @@ export interface BundleResult {
   readonly mapBytes: number;
   /** Bytes loaded at cold start per package (esbuild's bytesInOutput), biggest first. */
   readonly packages: readonly PackageShare[];
-  /** Whether lib/runtime/stripe.ts is in the bundle (the function builds a Stripe client). */
+  /** Whether the Stripe SDK loads at cold start (lazily loaded chunks do not count). */
   readonly usesStripe: boolean;
   /**
    * Whether esbuild emitted its `__require` shim: CommonJS code in the bundle calls `require`,
@@ -207,14 +207,15 @@ export async function bundle(
     needsRequire ||= code.includes('Dynamic require of "');
   }
   const bytes = [...loaded].reduce((sum, key) => sum + (metafile.outputs[key]?.bytes ?? 0), 0);
+  const packages = packageShares(metafile, loaded);
   return {
     name,
     outfile,
     bytes,
     deployedBytes,
     mapBytes,
-    packages: packageShares(metafile, loaded),
-    usesStripe: Object.keys(metafile.inputs).some((i) => i.endsWith("lib/runtime/stripe.ts")),
+    packages,
+    usesStripe: packages.some((p) => p.name === "stripe"),
     needsRequire,
     warnings: result.warnings.map((w) => `${w.location?.file ?? name}: ${w.text}`),
     metafile,

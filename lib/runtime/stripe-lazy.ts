@@ -1,0 +1,34 @@
+/**
+ * A Stripe provider that loads the Stripe SDK on its first call, for the functions that call
+ * Stripe only now and then: reads (only an owner's read of an unpaid payment fetches its client
+ * secret) and the webhook (signatures are checked with node:crypto; Stripe is called only to
+ * re-read refunds or an intent we have not recorded). The bundler puts the SDK in a chunk that
+ * a cold start of these functions does not load (npm run bench).
+ */
+import type { PaymentProvider } from "../ports.js";
+
+export { stripeConfig, stripeLiveMode } from "./stripe-config.js";
+
+let loaded: Promise<PaymentProvider> | undefined;
+const load = (): Promise<PaymentProvider> => {
+  loaded ??= import("./stripe.js").then(
+    (m) => m.provider,
+    (error: unknown) => {
+      loaded = undefined; // a failed load is tried again by the next call
+      throw error;
+    },
+  );
+  return loaded;
+};
+
+export const provider: PaymentProvider = {
+  createPaymentIntent: async (input, key) => (await load()).createPaymentIntent(input, key),
+  clientSecret: async (id) => (await load()).clientSecret(id),
+  retrieveIntent: async (id) => (await load()).retrieveIntent(id),
+  cancelPaymentIntent: async (id, key, reason) =>
+    (await load()).cancelPaymentIntent(id, key, reason),
+  capturePaymentIntent: async (id, amount, key) =>
+    (await load()).capturePaymentIntent(id, amount, key),
+  listRefunds: async (id) => (await load()).listRefunds(id),
+  createRefund: async (input, key) => (await load()).createRefund(input, key),
+};
