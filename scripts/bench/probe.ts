@@ -1,6 +1,8 @@
 /**
  * Imports a bundle in a fresh Node 24 process and times the import inside that process
- * (`performance.now()` around `await import(url)`), so process start-up is not counted.
+ * (`performance.now()` around `await import(url)`), so process start-up is not counted; and
+ * the CPU time the process spent meanwhile (`process.cpuUsage()`, user + system), which another
+ * process on the machine disturbs less than wall time.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -13,11 +15,14 @@ const MARK = "BENCH_PROBE ";
 
 const PROBE_SOURCE = `// Written by scripts/bench/probe.ts
 const url = process.argv[2];
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(url);
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(c0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 const undiciLoaded = process.moduleLoadList.some((m) => m.includes("undici"));
-const out = { ms, node: process.versions.node, handler: typeof mod.handler, exports: Object.keys(mod), undiciLoaded };
+const out = { ms, cpuMs, node: process.versions.node, handler: typeof mod.handler, exports: Object.keys(mod), undiciLoaded };
 process.stdout.write("\\n${MARK}" + JSON.stringify(out) + "\\n");
 process.exit(0);
 `;
@@ -25,6 +30,8 @@ process.exit(0);
 export interface ProbeResult {
   /** Milliseconds spent in `await import(url)`. */
   readonly ms: number;
+  /** CPU milliseconds (user + system, every thread of the process) during the import. */
+  readonly cpuMs: number;
   /** The child's Node version. */
   readonly node: string;
   /** `typeof handler` of the module. */
@@ -39,6 +46,8 @@ function isProbeResult(value: unknown): value is ProbeResult {
   return (
     "ms" in value &&
     typeof value.ms === "number" &&
+    "cpuMs" in value &&
+    typeof value.cpuMs === "number" &&
     "node" in value &&
     typeof value.node === "string" &&
     "handler" in value &&
@@ -116,13 +125,4 @@ export async function probeImport(
   if (!isProbeResult(parsed)) throw new Error(`unexpected probe output: ${line}`);
   if (major(parsed.node) < 24) throw new Error(`the probe ran on Node ${parsed.node}, not 24`);
   return parsed;
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  const hi = sorted[mid] ?? Number.NaN;
-  const lo = sorted[mid - 1] ?? hi;
-  return sorted.length % 2 === 1 ? hi : (lo + hi) / 2;
 }

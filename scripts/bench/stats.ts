@@ -1,0 +1,74 @@
+/**
+ * The bench's statistics: a ratio of medians with a bootstrap confidence interval, and a verdict
+ * that says "undecided" when the interval straddles the target (the noise could flip it).
+ */
+
+/** mulberry32: a small seeded generator, so a report can be reproduced from its samples. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  const hi = sorted[mid] ?? Number.NaN;
+  const lo = sorted[mid - 1] ?? hi;
+  return sorted.length % 2 === 1 ? hi : (lo + hi) / 2;
+}
+
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = sorted[Math.floor(at)] ?? Number.NaN;
+  const hi = sorted[Math.ceil(at)] ?? lo;
+  return lo + (hi - lo) * (at - Math.floor(at));
+}
+
+function resample(values: readonly number[], random: () => number): number[] {
+  return values.map(() => values[Math.floor(random() * values.length)] ?? Number.NaN);
+}
+
+export interface Ratio {
+  /** (median(a) - median(base)) / (median(b) - median(base)). */
+  readonly value: number;
+  /** 90% bootstrap interval of the same. */
+  readonly low: number;
+  readonly high: number;
+}
+
+/**
+ * The ratio of two costs over a common baseline (a bundle's import over the empty module's,
+ * against the floor's over the empty module's), each sample set resampled on its own.
+ */
+export function ratioOverBaseline(
+  a: readonly number[],
+  b: readonly number[],
+  base: readonly number[],
+  rounds = 2_000,
+): Ratio {
+  const of = (x: readonly number[], y: readonly number[], z: readonly number[]) =>
+    (median(x) - median(z)) / (median(y) - median(z));
+  const random = generator(0x5eed);
+  const draws: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    draws.push(of(resample(a, random), resample(b, random), resample(base, random)));
+  }
+  return { value: of(a, b, base), low: quantile(draws, 0.05), high: quantile(draws, 0.95) };
+}
+
+export type Outcome = "met" | "missed" | "undecided";
+
+/** Met when the whole interval is at or under the target, missed when all of it is over. */
+export function outcomeOf(ratio: Ratio, target: number): Outcome {
+  if (ratio.high <= target) return "met";
+  if (ratio.low > target) return "missed";
+  return "undecided";
+}
