@@ -14,7 +14,7 @@
  * Writes dist/bench-report.md and dist/bench-report.json and prints the tables.
  *
  * BENCH_RUNS (default 15, at least 10) sets the import runs per bundle; BENCH_MAX_RUNS (default
- * 40) how far rounds go on while a verdict is undecided.
+ * 25) how far rounds go on while a verdict is undecided.
  */
 import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,7 +35,7 @@ import {
 } from "./bench/stats.js";
 
 const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 15) || 15);
-const MAX_RUNS = Math.max(RUNS, Number(process.env.BENCH_MAX_RUNS ?? 40) || 40);
+const MAX_RUNS = Math.max(RUNS, Number(process.env.BENCH_MAX_RUNS ?? 25) || 25);
 /** Import CPU time over the floor's (issue: cold start at the floor). */
 const TARGET_HTTP = 1.3;
 const TARGET_OUTBOX = 1.5;
