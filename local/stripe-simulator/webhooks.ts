@@ -9,7 +9,7 @@ import { type ClientRequest, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type Stripe from "stripe";
 import { eventTypeMatches } from "./events.js";
-import { randomToken } from "./ids.js";
+import { mulberry32, randomToken } from "./ids.js";
 
 export type WebhookMode = "normal" | "drop" | "duplicate" | "reorder" | "hold";
 export type ReleaseOrder = "fifo" | "reverse" | "shuffle";
@@ -135,17 +135,6 @@ export function signPayload(
     (s) => `v1=${createHmac("sha256", s).update(`${timestamp}.${payload}`, "utf8").digest("hex")}`,
   );
   return [`t=${timestamp}`, ...signatures].join(",");
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface WebhookDispatcherOptions {

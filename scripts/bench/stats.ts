@@ -2,18 +2,7 @@
  * The bench's statistics: a ratio of medians with a bootstrap confidence interval, and a verdict
  * that says "undecided" when the interval straddles the target (the noise could flip it).
  */
-
-/** mulberry32: a small seeded generator, so a report can be reproduced from its samples. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../local/stripe-simulator/ids.js";
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -56,7 +45,7 @@ export function ratioOverBaseline(
 ): Ratio {
   const of = (x: readonly number[], y: readonly number[], z: readonly number[]) =>
     (median(x) - median(z)) / (median(y) - median(z));
-  const random = generator(0x5eed);
+  const random = mulberry32(0x5eed);
   const draws: number[] = [];
   for (let i = 0; i < rounds; i++) {
     draws.push(of(resample(a, random), resample(b, random), resample(base, random)));

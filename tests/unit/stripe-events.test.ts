@@ -121,6 +121,20 @@ describe("intentFact: which attempt a PaymentIntent shows", () => {
     },
   };
 
+  const waiting: Stripe.PaymentIntent = {
+    ...declined,
+    status: "requires_action",
+    last_payment_error: null,
+  };
+  const authFailed: Stripe.PaymentIntent = {
+    ...declined,
+    last_payment_error: {
+      type: "invalid_request_error",
+      code: "payment_intent_authentication_failure",
+      message: "The provided PaymentMethod has failed authentication.",
+    },
+  };
+
   it("a decline is named by the charge its error names; processing by its latest charge", () => {
     expect(intentFact(declined, 10)).toMatchObject({
       attemptId: "ch_declined",
@@ -132,20 +146,7 @@ describe("intentFact: which attempt a PaymentIntent shows", () => {
   });
 
   it("a 3-D Secure attempt has no id, though latest_charge still names the earlier decline", () => {
-    const waiting: Stripe.PaymentIntent = {
-      ...declined,
-      status: "requires_action",
-      last_payment_error: null,
-    };
     expect(intentFact(waiting, 20).attemptId).toBe(undefined);
-    const authFailed: Stripe.PaymentIntent = {
-      ...declined,
-      last_payment_error: {
-        type: "invalid_request_error",
-        code: "payment_intent_authentication_failure",
-        message: "The provided PaymentMethod has failed authentication.",
-      },
-    };
     expect(intentFact(authFailed, 30)).toMatchObject({
       failure: { code: "payment_intent_authentication_failure" },
     });
@@ -158,19 +159,6 @@ describe("intentFact: which attempt a PaymentIntent shows", () => {
   });
 
   it("a decline, then a 3-D Secure attempt that fails: failed with the authentication's code in every delivery order", () => {
-    const waiting: Stripe.PaymentIntent = {
-      ...declined,
-      status: "requires_action",
-      last_payment_error: null,
-    };
-    const authFailed: Stripe.PaymentIntent = {
-      ...declined,
-      last_payment_error: {
-        type: "invalid_request_error",
-        code: "payment_intent_authentication_failure",
-        message: "The provided PaymentMethod has failed authentication.",
-      },
-    };
     const facts = [intentFact(declined, 1), intentFact(waiting, 2), intentFact(authFailed, 3)];
     const orders = [
       [0, 1, 2],
