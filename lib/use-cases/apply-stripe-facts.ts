@@ -24,6 +24,8 @@ export interface ApplyFactsDeps {
 
 export interface ApplyFactsInput {
   readonly paymentId: string;
+  /** The payment as the caller has just read it (saves the first read; later tries read again). */
+  readonly current?: Payment;
   readonly facts: readonly StripeFact[];
   /** Who brings the facts (named by each history entry). */
   readonly actor: Actor;
@@ -55,8 +57,10 @@ export async function applyStripeFacts(
   const maxAttempts = deps.maxAttempts ?? 20;
   let remaining = input.facts;
   let written: { payment: Payment; changes: number; eventTypes: string[] } | undefined;
+  let current = input.current?.id === input.paymentId ? input.current : undefined;
   for (let attempt = 1; ; ) {
-    const before = await deps.repository.get(input.paymentId);
+    const before = current ?? (await deps.repository.get(input.paymentId));
+    current = undefined;
     if (before === undefined) throw new PaymentNotFoundError(`No payment ${input.paymentId}.`);
 
     const step = await planStep(deps, input, before, remaining);

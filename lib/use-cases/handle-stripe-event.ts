@@ -2,12 +2,20 @@
  * A verified payment notice (the Stripe adapter's translation of a webhook event,
  * lib/adapters/stripe-events.ts), applied to the payment it concerns, once.
  *
+ * Which payment: a PaymentIntent event names it in the PaymentIntent's metadata (`payment_id`,
+ * set at creation, signed into the event with the rest), taken only when that payment's own
+ * PaymentIntent is this one; so the payment is read once and no PaymentIntent → payment mapping
+ * is read. Other events (charges, refunds, disputes) and a metadata that does not check out go
+ * through the mapping.
+ *
  * Notices for PaymentIntents that are not this service's are acknowledged and ignored. A
  * PaymentIntent this service created but has not recorded yet (its create request is still
  * running) is an error, so that Stripe delivers the event again later.
  */
 import { auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
 import { DomainError, ProviderRejectedError } from "../domain/errors.js";
+import { isPaymentId } from "../domain/ids.js";
+import type { Payment } from "../domain/payment.js";
 import type { Clock, PaymentNotice, PaymentProvider, PaymentRepository } from "../ports.js";
 import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
@@ -44,7 +52,8 @@ export async function handleStripeEvent(
 ): Promise<WebhookOutcome> {
   if (await deps.repository.hasAppliedStripeEvent(notice.eventId)) return { result: "duplicate" };
 
-  const paymentId = await deps.repository.paymentIdForIntent(notice.paymentIntentId);
+  const named = await paymentNamedByIntent(deps, notice);
+  const paymentId = named?.id ?? (await deps.repository.paymentIdForIntent(notice.paymentIntentId));
   if (paymentId === undefined) {
     if (notice.creation) return { result: "not_ours" };
     return await unknownIntent(deps, notice);
@@ -57,6 +66,7 @@ export async function handleStripeEvent(
   };
   const outcome = await applyStripeFacts(deps, {
     paymentId,
+    ...(named === undefined ? {} : { current: named }),
     facts: [
       ...notice.facts,
       ...(notice.refetchRefunds ? await deps.provider.listRefunds(notice.paymentIntentId) : []),
@@ -72,6 +82,17 @@ export async function handleStripeEvent(
   return { result: "applied", eventTypes: outcome.eventTypes };
 }
 
+/** The payment the notice's PaymentIntent metadata names, if it exists and holds that PaymentIntent. */
+async function paymentNamedByIntent(
+  deps: WebhookDeps,
+  notice: PaymentNotice,
+): Promise<Payment | undefined> {
+  const claimed = notice.intent?.metadata.payment_id;
+  if (claimed === undefined || !isPaymentId(claimed)) return undefined;
+  const payment = await deps.repository.get(claimed);
+  return payment?.stripePaymentIntentId === notice.paymentIntentId ? payment : undefined;
+}
+
 /**
  * How long a PaymentIntent of ours may go without its record before its events stop asking for
  * a retry. A create writes its record within the request (at most its 20 s timeout), so anything
@@ -84,7 +105,8 @@ export const UNRECORDED_GRACE_SECONDS = 600;
  * No record for this PaymentIntent. Ours (metadata.payment_id), still the order's payment and
  * created moments ago: not recorded yet, so fail for a retry. Older than the grace period, or a
  * PaymentIntent Stripe does not know: never ours to record, so acknowledged. Ours but the order
- * went to another payment: a request that lost the race (canceled), ignore. Not ours: ignore.
+ * went to another payment, or the payment it names holds another PaymentIntent: a request that
+ * lost the race (canceled), or a PaymentIntent made elsewhere; ignore. Not ours: ignore.
  */
 async function unknownIntent(deps: WebhookDeps, notice: PaymentNotice): Promise<WebhookOutcome> {
   let metadata = notice.intent?.metadata;
@@ -105,6 +127,8 @@ async function unknownIntent(deps: WebhookDeps, notice: PaymentNotice): Promise<
   if (paymentId === undefined || orderId === undefined) return { result: "not_ours" };
   const holder = await deps.repository.paymentIdForOrder(orderId);
   if (holder !== undefined && holder !== paymentId) return { result: "superseded_intent" };
+  // The payment it names is recorded, with another PaymentIntent: this one is not its.
+  if ((await deps.repository.get(paymentId)) !== undefined) return { result: "superseded_intent" };
   const age = Date.parse(deps.clock.now()) / 1000 - created;
   if (age > UNRECORDED_GRACE_SECONDS) return { result: "never_recorded" };
   throw new PaymentNotRecordedYetError(

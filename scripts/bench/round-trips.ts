@@ -115,9 +115,10 @@ const FLOORS: Readonly<Record<string, { floor: number; why: string }>> = {
     why: "one Query: the payment and its history share the PAYMENT sort-key prefix",
   },
   "webhook (payment_intent.succeeded)": {
-    floor: 4,
+    floor: 3,
     why:
-      "GetItem STRIPE_EVENT (duplicate?) + GetItem INTENT (which payment) + GetItem PAYMENT + " +
+      "GetItem STRIPE_EVENT (duplicate?) + GetItem PAYMENT (named by the PaymentIntent's signed " +
+      "metadata, checked against the payment's own PaymentIntent; no INTENT mapping read) + " +
       "TransactWriteItems (payment, history, outbox, STRIPE_EVENT marker)",
   },
   "refund (202)": {

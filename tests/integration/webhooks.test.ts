@@ -2,7 +2,7 @@
  * POST /api/webhooks/stripe through the local gateway: signatures, duplicates (also concurrent),
  * events for PaymentIntents that are not ours or not recorded yet, and base64 bodies.
  */
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tables } from "../../infra/tables.js";
@@ -283,6 +283,43 @@ describe("metrics", () => {
     expect(total("StripeLatency")).toBeGreaterThan(0);
     for (const doc of emf)
       expect(doc._aws).toMatchObject({ CloudWatchMetrics: [{ Namespace: "PaymentService" }] });
+  });
+});
+
+describe("which payment", () => {
+  it("a PaymentIntent event finds its payment by its signed metadata, without the mapping", async () => {
+    const { id, payload } = await succeededEventFor();
+    const payment = await stack.repository.get(id);
+    // The PaymentIntent → payment mapping item taken away: the metadata alone finds it.
+    await stack.documentClient.send(
+      new DeleteCommand({
+        TableName: tables.payments.name,
+        Key: { pk: `INTENT#${payment?.stripePaymentIntentId ?? ""}`, sk: "INTENT" },
+      }),
+    );
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect((await stack.repository.get(id))?.status).toBe("captured");
+  });
+
+  it("metadata naming another payment is not believed: acknowledged, that payment stays as it was", async () => {
+    const { id } = await createPayment();
+    const victim = await stack.repository.get(id);
+    // Another PaymentIntent on the account (a script, the Dashboard) claiming our payment.
+    const forged = await stack.stripe.paymentIntents.create({
+      amount: 3_000,
+      currency: "usd",
+      metadata: { payment_id: id, order_id: victim?.orderId ?? "", customer_id: "alice" },
+    });
+    await stack.stripe.paymentIntents.confirm(forged.id, { payment_method: "pm_card_visa" });
+    const payload = JSON.stringify(await simulatorEvent(forged.id, "payment_intent.succeeded"));
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "initiated",
+      amountCaptured: 0,
+      stripePaymentIntentId: victim?.stripePaymentIntentId,
+    });
   });
 });
 
