@@ -24,7 +24,10 @@
  *   otherwise                                 -> initiated
  *
  * So an older event can never move a payment back: it merges into a state that already holds
- * more. The changes between the old and new status are what is recorded: one history entry each,
+ * more. One exception to the join, on purpose: an API re-read (reconciliation) of a chargeless
+ * attempt the payment already holds is not taken as newer (it carries only the time we read it),
+ * so the held attempt's timestamp can depend on whether the webhook or the re-read came first;
+ * the status and the failure code do not. The changes between the old and new status are what is recorded: one history entry each,
  * and the outgoing event the contract names for it (none for processing and canceled).
  */
 import { type DisputeFact, mergeDispute } from "./disputes.js";
@@ -130,10 +133,11 @@ function isNewerAttempt(candidate: Attempt, payment: Payment): boolean {
   ) {
     return false;
   }
+  // (The held attempt's id is not compared: records written before chargeless attempts had no
+  // id held an earlier decline's charge id for them.)
   if (
     candidate.reread === true &&
     candidate.attemptId === undefined &&
-    current.attemptId === undefined &&
     candidate.outcome === current.attemptOutcome &&
     (candidate.outcome !== "failed" || candidate.failure?.code === payment.failureCode)
   ) {

@@ -9,15 +9,12 @@ import type { PaymentProvider } from "../ports.js";
 
 export { stripeConfig, stripeLiveMode } from "./stripe-config.js";
 
+// One load for the container, shared by concurrent first calls. A failed load fails every call
+// (Node keeps a module whose evaluation threw as failed): the function answers 5xx and the
+// caller or Stripe retries on a fresh container.
 let loaded: Promise<PaymentProvider> | undefined;
 const load = (): Promise<PaymentProvider> => {
-  loaded ??= import("./stripe.js").then(
-    (m) => m.provider,
-    (error: unknown) => {
-      loaded = undefined; // a failed load is tried again by the next call
-      throw error;
-    },
-  );
+  loaded ??= import("./stripe.js").then((m) => m.provider);
   return loaded;
 };
 

@@ -28,7 +28,7 @@ function resample(values: readonly number[], random: () => number): number[] {
 export interface Ratio {
   /** (median(a) - median(base)) / (median(b) - median(base)). */
   readonly value: number;
-  /** 90% bootstrap interval of the same. */
+  /** Bootstrap interval of the same (90% unless asked otherwise). */
   readonly low: number;
   readonly high: number;
 }
@@ -41,6 +41,7 @@ export function ratioOverBaseline(
   a: readonly number[],
   b: readonly number[],
   base: readonly number[],
+  level = 0.9,
   rounds = 2_000,
 ): Ratio {
   const of = (x: readonly number[], y: readonly number[], z: readonly number[]) =>
@@ -50,7 +51,8 @@ export function ratioOverBaseline(
   for (let i = 0; i < rounds; i++) {
     draws.push(of(resample(a, random), resample(b, random), resample(base, random)));
   }
-  return { value: of(a, b, base), low: quantile(draws, 0.05), high: quantile(draws, 0.95) };
+  const tail = (1 - level) / 2;
+  return { value: of(a, b, base), low: quantile(draws, tail), high: quantile(draws, 1 - tail) };
 }
 
 export type Outcome = "met" | "missed" | "undecided";

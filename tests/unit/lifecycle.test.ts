@@ -107,6 +107,12 @@ describe("applyFact, in order", () => {
     expect(applyFact(waiting.payment, intent(700, "requires_action", { reread: true })).dirty).toBe(
       false,
     );
+    // A record written before chargeless attempts had no id (it held the earlier decline's
+    // charge id for the 3-D Secure failure): a re-read is still the same failure.
+    const legacy = run(base(), [
+      intent(10, "requires_payment_method", { failure, attemptId: "ch_earlier_decline" }),
+    ]);
+    expect(run(legacy.payment, [reread(800)]).events).toEqual([]);
     // A re-read that shows another code is another failure.
     const other = run(failed.payment, [
       intent(600, "requires_payment_method", { failure: declined("expired_card"), reread: true }),
