@@ -359,11 +359,11 @@ function markdown(
   roundTrips: readonly RoundTripRow[],
   node: string,
   rounds: number,
+  all: readonly Verdict[],
 ): string {
   const baseline = timings.find((t) => t.kind === "baseline");
   const floor = timings.find((t) => t.kind === "floor");
   const floorMs = floor?.initMs ?? Number.NaN;
-  const all = verdicts(timings);
   const lines: string[] = [
     "# Bench report",
     "",
@@ -463,7 +463,8 @@ const { timings, rounds } = await measureInit(list);
 log("measuring DynamoDB round trips");
 const roundTrips = await measureRoundTrips({ log });
 
-const report = markdown(timings, roundTrips, node, rounds);
+const final = verdicts(timings);
+const report = markdown(timings, roundTrips, node, rounds, final);
 const floorMs = timings.find((t) => t.kind === "floor")?.initMs ?? Number.NaN;
 await writeFile(join(DIST, "bench-report.md"), report);
 await writeFile(
@@ -475,7 +476,7 @@ await writeFile(
       targets: { http: TARGET_HTTP, outbox: TARGET_OUTBOX, tracing: TARGET_TRACING },
       floorMs,
       init: timings,
-      verdicts: verdicts(timings),
+      verdicts: final,
       roundTrips,
     },
     null,

@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { createStripeClient } from "../lib/adapters/stripe-payment-provider.js";
 import { EVENT_TYPES } from "../lib/domain/events.js";
-import { topicOf } from "../lib/domain/topics.js";
+import { TOPIC_MODES, topicOf } from "../lib/domain/topics.js";
 import { loadOrCreateDevKeys, signToken } from "../local/auth.js";
 import { freePort } from "../local/child-process.js";
 import { startLocalKafka } from "../local/kafka.js";
@@ -180,8 +180,10 @@ async function main(): Promise<number> {
   const [port, stripePort] = [await freePort(), await freePort()];
   const topicPrefix = `load-${Date.now()}.`;
   // The topics as the service names them, in the mode it is given (default one per type).
-  const mode = process.env.KAFKA_TOPIC_MODE === "single" ? "single" : "per-type";
-  const naming = { prefix: topicPrefix, mode } as const;
+  const mode = TOPIC_MODES.find((m) => m === (process.env.KAFKA_TOPIC_MODE ?? "per-type"));
+  if (mode === undefined)
+    throw new Error(`KAFKA_TOPIC_MODE must be one of ${TOPIC_MODES.join(", ")}`);
+  const naming = { prefix: topicPrefix, mode };
   const service = await startService({
     KAFKA_TOPIC_MODE: mode,
     PORT: String(port),

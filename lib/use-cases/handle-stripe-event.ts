@@ -52,11 +52,13 @@ export async function handleStripeEvent(
 ): Promise<WebhookOutcome> {
   if (await deps.repository.hasAppliedStripeEvent(notice.eventId)) return { result: "duplicate" };
 
-  const named = await paymentNamedByIntent(deps, notice);
+  const claim = await readClaimedPayment(deps, notice);
+  const named =
+    claim?.payment?.stripePaymentIntentId === notice.paymentIntentId ? claim.payment : undefined;
   const paymentId = named?.id ?? (await deps.repository.paymentIdForIntent(notice.paymentIntentId));
   if (paymentId === undefined) {
     if (notice.creation) return { result: "not_ours" };
-    return await unknownIntent(deps, notice);
+    return await unknownIntent(deps, notice, claim);
   }
 
   const context = {
@@ -82,15 +84,20 @@ export async function handleStripeEvent(
   return { result: "applied", eventTypes: outcome.eventTypes };
 }
 
-/** The payment the notice's PaymentIntent metadata names, if it exists and holds that PaymentIntent. */
-async function paymentNamedByIntent(
+/** What the notice's PaymentIntent metadata claims: the payment it names, as read. */
+interface Claim {
+  readonly paymentId: string;
+  readonly payment: Payment | undefined;
+}
+
+/** The payment the PaymentIntent's metadata names, read (undefined: the notice names none). */
+async function readClaimedPayment(
   deps: WebhookDeps,
   notice: PaymentNotice,
-): Promise<Payment | undefined> {
-  const claimed = notice.intent?.metadata.payment_id;
-  if (claimed === undefined || !isPaymentId(claimed)) return undefined;
-  const payment = await deps.repository.get(claimed);
-  return payment?.stripePaymentIntentId === notice.paymentIntentId ? payment : undefined;
+): Promise<Claim | undefined> {
+  const paymentId = notice.intent?.metadata.payment_id;
+  if (paymentId === undefined || !isPaymentId(paymentId)) return undefined;
+  return { paymentId, payment: await deps.repository.get(paymentId) };
 }
 
 /**
@@ -108,7 +115,11 @@ export const UNRECORDED_GRACE_SECONDS = 600;
  * went to another payment, or the payment it names holds another PaymentIntent: a request that
  * lost the race (canceled), or a PaymentIntent made elsewhere; ignore. Not ours: ignore.
  */
-async function unknownIntent(deps: WebhookDeps, notice: PaymentNotice): Promise<WebhookOutcome> {
+async function unknownIntent(
+  deps: WebhookDeps,
+  notice: PaymentNotice,
+  claim: Claim | undefined,
+): Promise<WebhookOutcome> {
   let metadata = notice.intent?.metadata;
   let created = notice.intent?.created;
   if (metadata === undefined || created === undefined) {
@@ -128,7 +139,9 @@ async function unknownIntent(deps: WebhookDeps, notice: PaymentNotice): Promise<
   const holder = await deps.repository.paymentIdForOrder(orderId);
   if (holder !== undefined && holder !== paymentId) return { result: "superseded_intent" };
   // The payment it names is recorded, with another PaymentIntent: this one is not its.
-  if ((await deps.repository.get(paymentId)) !== undefined) return { result: "superseded_intent" };
+  const recorded =
+    claim?.paymentId === paymentId ? claim.payment : await deps.repository.get(paymentId);
+  if (recorded !== undefined) return { result: "superseded_intent" };
   const age = Date.parse(deps.clock.now()) / 1000 - created;
   if (age > UNRECORDED_GRACE_SECONDS) return { result: "never_recorded" };
   throw new PaymentNotRecordedYetError(

@@ -173,6 +173,11 @@ function errorJson(body: StripeErrorBody): string {
   return json({ error: body });
 }
 
+/** An API key as Stripe shows it in errors: its start and end, the rest starred. */
+function masked(key: string): string {
+  return `${key.slice(0, 8)}${"*".repeat(Math.max(0, Math.min(key.length - 12, 20)))}${key.slice(-4)}`;
+}
+
 function authenticate(
   req: IncomingMessage,
   restrictedKeys: ReadonlyMap<string, RestrictedKeyPermissions>,
@@ -202,10 +207,7 @@ function authenticate(
   if (key !== undefined && /^pk_test_\S+$/.test(key)) {
     return { apiKey: key, publishable: true };
   }
-  const shown =
-    key === undefined
-      ? ""
-      : `${key.slice(0, 8)}${"*".repeat(Math.max(0, Math.min(key.length - 12, 20)))}${key.slice(-4)}`;
+  const shown = key === undefined ? "" : masked(key);
   return {
     type: "invalid_request_error",
     message: `Invalid API Key provided: ${shown}. The Stripe simulator accepts any test-mode secret key (sk_test_...) and the restricted keys (rk_test_...) made with setRestrictedKey.`,
@@ -226,10 +228,9 @@ function permissionError(
   const needed = method === "GET" ? "read" : "write";
   const held = caller.permissions[resource];
   if (held === "write" || held === needed) return undefined;
-  const shown = `${caller.apiKey.slice(0, 8)}***${caller.apiKey.slice(-4)}`;
   return {
     type: "invalid_request_error",
-    message: `The provided key '${shown}' does not have the required permissions for this endpoint. Having the 'rak_${resource}_${needed}' permission would allow this request to continue.`,
+    message: `The provided key '${masked(caller.apiKey)}' does not have the required permissions for this endpoint. Having the 'rak_${resource}_${needed}' permission would allow this request to continue.`,
   };
 }
 
