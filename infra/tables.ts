@@ -3,14 +3,19 @@
  * (local/dynamodb.ts) both build their tables from this, so what is tested is what deploys.
  *
  * payments (single table, partition key `pk`, sort key `sk`):
- *   PAYMENT#<paymentId> / PAYMENT                 the payment (version-checked writes)
- *   PAYMENT#<paymentId> / PAYMENT#HISTORY#<ver>   one status-history entry (begins_with PAYMENT
- *                                                 reads the payment and its history in one query)
+ *   PAYMENT#<paymentId> / PAYMENT                 the payment (version-checked writes), with its
+ *                                                 status history and the ids of the Stripe events
+ *                                                 last applied to it
+ *   PAYMENT#<paymentId> / PAYMENT#HISTORY#<ver>   history entry of a payment written before the
+ *                                                 history moved into its item (read, no longer
+ *                                                 written; begins_with PAYMENT reads both)
  *   PAYMENT#<paymentId> / REFUND#<refundId>       one refund and its reserved amount
  *   PAYMENT#<paymentId> / OUTBOX#<ver>#<eventId>  one outgoing event (published from the stream)
  *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
  *   INTENT#<paymentIntentId> / INTENT             which payment a Stripe PaymentIntent belongs to
- *   STRIPE_EVENT#<eventId> / EVENT                a Stripe event already applied (kept 30 days)
+ *   STRIPE_EVENT#<eventId> / EVENT                a Stripe event applied before the payment item
+ *                                                 kept their ids (no longer written or read; TTL
+ *                                                 removes them within 30 days)
  * Items that may expire carry `expiresAt` (epoch seconds), the table's TTL attribute.
  * Payments that reconciliation must look at carry `watch` = "open" and `watchAt` (ISO time the
  * next look is due): the sparse index `byWatch` lists exactly those.

@@ -76,13 +76,11 @@ export interface ChangePlan {
   readonly history: readonly StatusChange[];
   readonly events: readonly OutboxEvent[];
   readonly refunds: readonly RefundRecordWrite[];
-  /** The Stripe event this change comes from, recorded with it so it is applied once. */
-  readonly stripeEventId?: string;
   /** The audit entry of the operation that made the change, written with it. */
   readonly audit?: AuditEntry;
 }
 
-export type ApplyChangeResult = "applied" | "conflict" | "duplicate_event";
+export type ApplyChangeResult = "applied" | "conflict";
 
 export interface PaymentRepository {
   /**
@@ -105,14 +103,13 @@ export interface PaymentRepository {
   releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void>;
   /** The payment a Stripe PaymentIntent belongs to. */
   paymentIdForIntent(paymentIntentId: string): Promise<string | undefined>;
-  hasAppliedStripeEvent(eventId: string): Promise<boolean>;
   getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined>;
   /** Ids of payments whose reconciliation look is due at `now`, oldest due first. */
   dueForReconciliation(now: string, limit: number): Promise<string[]>;
   /** Schedules the next reconciliation look at `nextAt`, or takes the payment off the list. */
   setWatch(paymentId: string, nextAt: string | undefined, readVersion: number): Promise<void>;
   listRefunds(paymentId: string): Promise<Refund[]>;
-  /** Writes a change (payment, history, outbox, refund records, Stripe event id), all or nothing. */
+  /** Writes a change (payment with its history and applied event ids, outbox, refund records, audit), all or nothing. */
   applyChange(plan: ChangePlan): Promise<ApplyChangeResult>;
   /** Whether `applyChange` can write this plan in one transaction (the store's limits). */
   changeFits(plan: ChangePlan): boolean;

@@ -37,7 +37,7 @@ import { startLocalKafka } from "../local/kafka.js";
 import { type StreamHandler, startStreamPoller } from "../local/stream-poller.js";
 import { startStripeSimulator } from "../local/stripe-simulator/index.js";
 import { accessLogLine, lambdaSystemLines, PRICES } from "./cost/prices.js";
-import { startRecordingProxy } from "./cost/recorder.js";
+import { type Recorded, startRecordingProxy } from "./cost/recorder.js";
 
 const PAYMENTS = Math.max(10, Math.round(Number(process.env.COST_PAYMENTS ?? 20) / 10) * 10 || 20);
 const WEBHOOK_SECRET = "whsec_cost_report";
@@ -255,15 +255,7 @@ async function main(): Promise<void> {
   }
 }
 
-function report(
-  records: readonly {
-    fn: string;
-    invocation: string;
-    operation: string;
-    wru: number;
-    rru: number;
-  }[],
-): void {
+function report(records: readonly Recorded[]): void {
   const per = (x: number) => x / PAYMENTS;
   const fmt = (x: number, digits = 2) => x.toFixed(digits);
   const rows: string[][] = [];
@@ -313,6 +305,21 @@ function report(
   console.log(`| ${header.join(" | ")} |`);
   console.log(`| ${header.map(() => "---").join(" | ")} |`);
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  const byKind = new Map<string, { wru: number; writes: number; bytes: number }>();
+  for (const r of records) {
+    for (const w of r.writes) {
+      const k = byKind.get(w.kind) ?? { wru: 0, writes: 0, bytes: 0 };
+      byKind.set(w.kind, { wru: k.wru + w.wru, writes: k.writes + 1, bytes: k.bytes + w.bytes });
+    }
+  }
+  console.log("\nwrite units per payment by item kind (table and index writes):");
+  console.log("| item | writes | WRU | mean item bytes |");
+  console.log("| --- | --- | --- | --- |");
+  for (const [kind, k] of [...byKind].sort((a, b) => b[1].wru - a[1].wru)) {
+    console.log(
+      `| ${kind} | ${fmt(per(k.writes))} | ${fmt(per(k.wru))} | ${Math.round(k.bytes / k.writes)} |`,
+    );
+  }
   const dollars = {
     dynamodb: totals.wru * PRICES.dynamodbWriteUnit + totals.rru * PRICES.dynamodbReadUnit,
     lambda: totals.invocations * PRICES.lambdaRequest + totals.gbs * PRICES.lambdaGbSecond,

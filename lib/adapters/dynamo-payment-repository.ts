@@ -8,16 +8,22 @@
  *             Put    refund   IF attribute_not_exists(sk)                         (one transaction)
  *   release:  Update refund   SET reservation = released  IF reservation = held
  *             Update payment  SET pending = pending - :amt, version = version + 1  (one transaction)
- *   change:   Put    payment  (the new state, version + 1)  IF version = :readVersion
- *             Put    history, outbox items; Update refund records IF unchanged since read;
- *             Put    STRIPE_EVENT#<id>  IF attribute_not_exists                    (one transaction)
+ *   change:   Update payment  (the new state, version + 1, its new history entries appended,
+ *                             the Stripe event's id among the applied ones)  IF version = :readVersion
+ *             Put    outbox items; Update refund records IF unchanged since read;
+ *             Put    audit entry                                                  (one transaction)
  *             A change must fit one transaction (`changeFits`); the caller splits a bigger one.
  *
  * The remainder (captured - refunded - pending) is computed from the version that was read; the
  * version check makes the write fail if anything changed since, so two concurrent refunds can
  * never both fit in the same remainder. Every write of the payment item bumps the version, so a
  * change computed from a stale read never overwrites a newer one. The Stripe event id is
- * recorded in the same transaction as its effect, so an event is applied once.
+ * recorded in the payment item by the write of its effect, so an event is applied once.
+ *
+ * The status history lives in the payment item (`history`, appended by each change), so a change
+ * writes one payment item instead of a payment and a history item per step. Payments written
+ * before that keep their history items (`PAYMENT#HISTORY#…`): they are still read, before the
+ * item's own entries.
  */
 
 import {
@@ -65,8 +71,6 @@ const PAYMENT_SK = "PAYMENT";
 export const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
 const orderPk = (orderId: string) => `ORDER#${orderId}`;
 const seq = (version: number) => String(version).padStart(10, "0");
-const historySk = (version: number, index: number) =>
-  `${PAYMENT_SK}#HISTORY#${seq(version)}#${index}`;
 /** Every outbox item's sort key starts so (and sorts by version, then index). */
 export const OUTBOX_SK_PREFIX = "OUTBOX#";
 /** An event's index within its version, padded so that sort keys keep the events' order. */
@@ -75,7 +79,6 @@ const outboxSk = (version: number, index: number, eventId: string) =>
   `${OUTBOX_SK_PREFIX}${seq(version)}#${padIndex(index)}#${eventId}`;
 const refundSk = (refundId: string) => `REFUND#${refundId}`;
 const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
-const stripeEventPk = (eventId: string) => `STRIPE_EVENT#${eventId}`;
 /**
  * The `byStatus` index keys of a payment item (only payment items carry them): its status, and
  * when it entered it with its id (unique, so a cursor is one value). They change with the status
@@ -90,8 +93,6 @@ const listKeys = (payment: Payment, statusSince: string) => ({
 export const OUTBOX_WATCH = "outbox";
 /** How long the stream has to publish an event before the sweeper takes it up. */
 export const OUTBOX_SWEEP_AFTER_SECONDS = 600;
-/** Stripe retries a webhook for up to 3 days; its id is remembered well past that. */
-const STRIPE_EVENT_RETENTION_SECONDS = 30 * 24 * 3600;
 
 type Item = Record<string, unknown>;
 type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
@@ -207,6 +208,14 @@ export class DynamoPaymentRepository implements PaymentRepository {
                   ...payment,
                   ...this.watchFields(payment),
                   ...listKeys(payment, payment.createdAt),
+                  history: [
+                    storedChange({
+                      status: payment.status,
+                      at: payment.createdAt,
+                      source: actor.source,
+                      actor: actor.id,
+                    }),
+                  ],
                   pk,
                   sk: PAYMENT_SK,
                   type: "payment",
@@ -223,17 +232,6 @@ export class DynamoPaymentRepository implements PaymentRepository {
                   type: "intent",
                   paymentId: payment.id,
                 },
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: historyItem(payment.id, payment.version, 0, {
-                  status: payment.status,
-                  at: payment.createdAt,
-                  source: actor.source,
-                  actor: actor.id,
-                }),
               },
             },
             {
@@ -299,8 +297,9 @@ export class DynamoPaymentRepository implements PaymentRepository {
     } while (startKey !== undefined);
     const head = items.find((i) => i.sk === PAYMENT_SK);
     if (head === undefined) return undefined;
-    const history = items.filter((i) => i.sk !== PAYMENT_SK).map(toStatusChange);
-    return { payment: toPayment(head), history };
+    // History items of a payment written before the history moved into its item come first.
+    const legacy = items.filter((i) => i.sk !== PAYMENT_SK).map(toStatusChange);
+    return { payment: toPayment(head), history: [...legacy, ...toHistory(head)] };
   }
 
   async paymentIdForOrder(orderId: string): Promise<string | undefined> {
@@ -485,11 +484,6 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return Item === undefined ? undefined : str(Item, "paymentId");
   }
 
-  async hasAppliedStripeEvent(eventId: string): Promise<boolean> {
-    const Item = await this.item(stripeEventPk(eventId), "EVENT");
-    return Item !== undefined;
-  }
-
   async recordAudit(paymentId: string, entry: AuditEntry): Promise<void> {
     await this.client.send(
       new PutCommand({ TableName: this.tableName, Item: auditItem(paymentPk(paymentId), entry) }),
@@ -617,15 +611,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
 
   async applyChange(plan: ChangePlan): Promise<ApplyChangeResult> {
     const items = this.changeItems(plan);
-    // The Stripe event id, when there is one, is always the last write.
-    const eventIndex = items.length - 1;
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));
       return "applied";
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      if (plan.stripeEventId !== undefined && conditionFailedAt(error, eventIndex))
-        return "duplicate_event";
       const reasons = error.CancellationReasons ?? [];
       if (
         reasons.some((r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict")
@@ -639,34 +629,28 @@ export class DynamoPaymentRepository implements PaymentRepository {
   private changeItems(plan: ChangePlan): TransactItems {
     const { before, after } = plan;
     const version = before.version + 1;
+    const state: Item = {
+      ...after,
+      ...this.watchFields(after),
+      ...listKeys(
+        after,
+        after.status === before.status ? (before.statusSince ?? before.createdAt) : after.updatedAt,
+      ),
+      version,
+      type: "payment",
+    };
+    const update = paymentUpdate(state, plan.history);
     const items: TransactItems = [
       {
-        Put: {
+        Update: {
           TableName: this.tableName,
-          Item: {
-            ...after,
-            ...this.watchFields(after),
-            ...listKeys(
-              after,
-              after.status === before.status
-                ? (before.statusSince ?? before.createdAt)
-                : after.updatedAt,
-            ),
-            version,
-            pk: paymentPk(after.id),
-            sk: PAYMENT_SK,
-            type: "payment",
-          },
+          Key: { pk: paymentPk(after.id), sk: PAYMENT_SK },
+          ...update,
           ConditionExpression: "version = :v",
-          ExpressionAttributeValues: { ":v": before.version },
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ":v": before.version },
         },
       },
     ];
-    plan.history.forEach((change, i) => {
-      items.push({
-        Put: { TableName: this.tableName, Item: historyItem(after.id, version, i, change) },
-      });
-    });
     plan.events.forEach((event, i) => {
       items.push({
         Put: { TableName: this.tableName, Item: outboxItem(after, version, i, event) },
@@ -703,23 +687,6 @@ export class DynamoPaymentRepository implements PaymentRepository {
         Put: { TableName: this.tableName, Item: auditItem(paymentPk(after.id), plan.audit) },
       });
     }
-    if (plan.stripeEventId !== undefined) {
-      items.push({
-        Put: {
-          TableName: this.tableName,
-          Item: {
-            pk: stripeEventPk(plan.stripeEventId),
-            sk: "EVENT",
-            type: "stripe-event",
-            paymentId: after.id,
-            appliedAt: after.updatedAt,
-            expiresAt:
-              Math.floor(Date.parse(after.updatedAt) / 1000) + STRIPE_EVENT_RETENTION_SECONDS,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        },
-      });
-    }
     return items;
   }
 
@@ -730,21 +697,74 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 }
 
-function historyItem(
-  paymentId: string,
-  version: number,
-  index: number,
-  change: StatusChange,
-): Item {
+/** One history entry as the payment item's `history` list holds it. */
+function storedChange(change: StatusChange): Item {
   return {
-    pk: paymentPk(paymentId),
-    sk: historySk(version, index),
-    type: "history",
     status: change.status,
     at: change.at,
     source: change.source,
     ...(change.actor === undefined ? {} : { actor: change.actor }),
     ...(change.dispute === undefined ? {} : { dispute: change.dispute }),
+  };
+}
+
+/** Keys of `T` that are optional. */
+type OptionalKeys<T> = {
+  [K in keyof T]-?: Record<never, never> extends Pick<T, K> ? K : never;
+}[keyof T];
+
+/**
+ * The payment item's attributes that come and go: the payment's optional fields (the compiler
+ * checks this lists every one) and the reconciliation index's. An update removes those the new
+ * state lacks, so it leaves the item as a Put of the new state would (but keeps the history).
+ */
+const OPTIONAL_ATTRIBUTES: readonly string[] = [
+  ...Object.keys({
+    description: true,
+    metadata: true,
+    failureCode: true,
+    failureMessage: true,
+    dispute: true,
+    statusSince: true,
+    appliedStripeEvents: true,
+  } satisfies Record<OptionalKeys<Payment>, true>),
+  "watch",
+  "watchAt",
+];
+
+/** The update that makes the payment item `state`, appending `history` to its history. */
+function paymentUpdate(
+  state: Item,
+  history: readonly StatusChange[],
+): {
+  UpdateExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+} {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  for (const [name, value] of Object.entries(state)) {
+    if (value === undefined || name === "pk" || name === "sk" || name === "history") continue;
+    const n = sets.length;
+    names[`#a${n}`] = name;
+    values[`:a${n}`] = value;
+    sets.push(`#a${n} = :a${n}`);
+  }
+  if (history.length > 0) {
+    names["#history"] = "history";
+    values[":history"] = history.map(storedChange);
+    values[":none"] = [];
+    sets.push("#history = list_append(if_not_exists(#history, :none), :history)");
+  }
+  const removes = OPTIONAL_ATTRIBUTES.filter((name) => state[name] === undefined).map((name, i) => {
+    names[`#r${i}`] = name;
+    return `#r${i}`;
+  });
+  return {
+    UpdateExpression: `SET ${sets.join(", ")}${removes.length === 0 ? "" : ` REMOVE ${removes.join(", ")}`}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
   };
 }
 
@@ -822,7 +842,33 @@ function toPayment(item: Item): Payment {
     createdAt: str(item, "createdAt"),
     updatedAt: str(item, "updatedAt"),
     ...(typeof item.statusSince === "string" ? { statusSince: item.statusSince } : {}),
+    ...(item.appliedStripeEvents === undefined
+      ? {}
+      : { appliedStripeEvents: stringList(item, "appliedStripeEvents") }),
   };
+}
+
+/** A list of strings; anything else stored there is corrupt. */
+function stringList(item: Item, key: string): string[] {
+  const v = item[key];
+  if (!Array.isArray(v) || !v.every((e) => typeof e === "string")) {
+    throw new Error(`stored item ${String(item.pk)} has a ${key} that is not a list of strings`);
+  }
+  return v;
+}
+
+/** The history entries a payment item holds (none in an item written before they moved there). */
+function toHistory(item: Item): StatusChange[] {
+  const v = item.history;
+  if (v === undefined) return [];
+  if (!Array.isArray(v))
+    throw new Error(`stored item ${String(item.pk)} has a history that is not a list`);
+  return v.map((entry: unknown) => {
+    if (typeof entry !== "object" || entry === null) {
+      throw new Error(`stored item ${String(item.pk)} has a history entry that is not a map`);
+    }
+    return toStatusChange({ ...Object.fromEntries(Object.entries(entry)), pk: item.pk });
+  });
 }
 
 /** The stored dispute; a payment item with a dispute that is not one is corrupt. */

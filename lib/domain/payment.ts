@@ -88,6 +88,29 @@ export interface Payment {
   readonly updatedAt: string;
   /** When the payment entered its current status (the admin list sorts and filters by it). */
   readonly statusSince?: string;
+  /**
+   * Ids of the latest Stripe events applied to the payment, oldest first, at most
+   * `APPLIED_STRIPE_EVENTS_KEPT`: a redelivery of one is known from the payment's own read. An older
+   * event delivered again is merged again, which changes nothing (the facts merge idempotently).
+   */
+  readonly appliedStripeEvents?: readonly string[];
+}
+
+/** How many applied Stripe event ids a payment remembers (about 30 bytes each in its item). */
+export const APPLIED_STRIPE_EVENTS_KEPT = 8;
+
+/** The applied-event ids after `eventId` is applied: appended, the oldest dropped past the limit. */
+export function withAppliedStripeEvent(
+  ids: readonly string[] | undefined,
+  eventId: string,
+): readonly string[] {
+  const kept = (ids ?? []).filter((id) => id !== eventId);
+  return [...kept, eventId].slice(-APPLIED_STRIPE_EVENTS_KEPT);
+}
+
+/** Whether `eventId` is one of the Stripe events last applied to `payment`. */
+export function hasAppliedStripeEvent(payment: Payment, eventId: string): boolean {
+  return payment.appliedStripeEvents?.includes(eventId) === true;
 }
 
 /** Statuses in which the customer still has to act, so the client secret is still useful. */

@@ -11,7 +11,12 @@ import type { Actor, AuditEntry } from "../domain/audit.js";
 import { ConcurrentUpdateError, PaymentNotFoundError } from "../domain/errors.js";
 import { type OutboxEvent, paymentEvent } from "../domain/events.js";
 import { type Applied, applyFact, type StripeFact } from "../domain/lifecycle.js";
-import type { Payment, StatusChange } from "../domain/payment.js";
+import {
+  hasAppliedStripeEvent,
+  type Payment,
+  type StatusChange,
+  withAppliedStripeEvent,
+} from "../domain/payment.js";
 import type { ChangePlan, Clock, PaymentRepository, RefundRecordWrite } from "../ports.js";
 
 export interface ApplyFactsDeps {
@@ -62,6 +67,12 @@ export async function applyStripeFacts(
     const before = current ?? (await deps.repository.get(input.paymentId));
     current = undefined;
     if (before === undefined) throw new PaymentNotFoundError(`No payment ${input.paymentId}.`);
+    // Applied already (a redelivery, or another delivery of it won the race to write).
+    if (input.stripeEventId !== undefined && hasAppliedStripeEvent(before, input.stripeEventId)) {
+      return written === undefined
+        ? { result: "duplicate_event" }
+        : { result: "applied", ...written };
+    }
 
     const step = await planStep(deps, input, before, remaining);
     if (step === undefined) {
@@ -85,9 +96,6 @@ export async function applyStripeFacts(
       attempt = 1;
       continue;
     }
-    // Another delivery of the same event finished it; what this one wrote before is still true.
-    if (result === "duplicate_event")
-      return written === undefined ? { result } : { result: "applied", ...written };
     if (attempt >= maxAttempts)
       throw new ConcurrentUpdateError(
         `Payment ${input.paymentId} kept changing; giving up for now.`,
@@ -117,11 +125,8 @@ async function planStep(
   let history: StatusChange[] = [];
   let events: OutboxEvent[] = [];
   const refunds = new Map<string, RefundRecordWrite>();
-  // The event id and the audit entry go with the last write (and count in its size).
-  const eventId = {
-    ...(input.stripeEventId === undefined ? {} : { stripeEventId: input.stripeEventId }),
-    ...(input.audit === undefined ? {} : { audit: input.audit }),
-  };
+  // The audit entry goes with the last write (and counts in its size), as does the event id.
+  const audit = input.audit === undefined ? {} : { audit: input.audit };
   for (const [index, fact] of facts.entries()) {
     let applied: Applied;
     let refundWrite: RefundRecordWrite | undefined;
@@ -182,7 +187,7 @@ async function planStep(
         history: [...history, ...stepHistory],
         events: [...events, ...stepEvents],
         refunds: [...nextRefunds.values()],
-        ...eventId,
+        ...audit,
       };
       // The first fact always goes in: a write must make progress (one fact is a few items).
       const empty = history.length + events.length + refunds.size === 0;
@@ -200,8 +205,19 @@ async function planStep(
     current = applied.payment;
   }
   if (!dirty) return undefined;
+  // The last write also records the event as applied, in the payment itself.
+  const last =
+    input.stripeEventId === undefined
+      ? current
+      : {
+          ...current,
+          appliedStripeEvents: withAppliedStripeEvent(
+            before.appliedStripeEvents,
+            input.stripeEventId,
+          ),
+        };
   return {
-    plan: { ...planOf(before, current, now, history, events, refunds), ...eventId },
+    plan: { ...planOf(before, last, now, history, events, refunds), ...audit },
     rest: [],
   };
 }

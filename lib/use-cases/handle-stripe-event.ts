@@ -8,6 +8,10 @@
  * is read. Other events (charges, refunds, disputes) and a metadata that does not check out go
  * through the mapping.
  *
+ * Once: the payment item keeps the ids of the Stripe events last applied to it, written with the
+ * change (version-checked), so a redelivery is known from the payment's read (no marker item to
+ * read or write). Two deliveries at once: one write wins, the other's re-read sees the id.
+ *
  * Notices for PaymentIntents that are not this service's are acknowledged and ignored. A
  * PaymentIntent this service created but has not recorded yet (its create request is still
  * running) is an error, so that Stripe delivers the event again later.
@@ -15,7 +19,7 @@
 import { auditEntry, SYSTEM_ACTORS } from "../domain/audit.js";
 import { DomainError, ProviderRejectedError } from "../domain/errors.js";
 import { isPaymentId } from "../domain/ids.js";
-import type { Payment } from "../domain/payment.js";
+import { hasAppliedStripeEvent, type Payment } from "../domain/payment.js";
 import type { Clock, PaymentNotice, PaymentProvider, PaymentRepository } from "../ports.js";
 import { type ApplyFactsDeps, applyStripeFacts } from "./apply-stripe-facts.js";
 
@@ -50,8 +54,6 @@ export async function handleStripeEvent(
   deps: WebhookDeps,
   notice: PaymentNotice,
 ): Promise<WebhookOutcome> {
-  if (await deps.repository.hasAppliedStripeEvent(notice.eventId)) return { result: "duplicate" };
-
   const claim = await readClaimedPayment(deps, notice);
   const named =
     claim?.payment?.stripePaymentIntentId === notice.paymentIntentId ? claim.payment : undefined;
@@ -59,6 +61,12 @@ export async function handleStripeEvent(
   if (paymentId === undefined) {
     if (notice.creation) return { result: "not_ours" };
     return await unknownIntent(deps, notice, claim);
+  }
+  // The payment remembers the Stripe events last applied to it: a redelivery stops here, before
+  // any call to Stripe (an older one goes on, and its merge changes nothing).
+  const current = named ?? (await deps.repository.get(paymentId));
+  if (current !== undefined && hasAppliedStripeEvent(current, notice.eventId)) {
+    return { result: "duplicate" };
   }
 
   const context = {
@@ -68,7 +76,7 @@ export async function handleStripeEvent(
   };
   const outcome = await applyStripeFacts(deps, {
     paymentId,
-    ...(named === undefined ? {} : { current: named }),
+    ...(current === undefined ? {} : { current }),
     facts: [
       ...notice.facts,
       ...(notice.refetchRefunds ? await deps.provider.listRefunds(notice.paymentIntentId) : []),

@@ -102,7 +102,7 @@ const FLOORS: Readonly<Record<string, { floor: number; why: string }>> = {
     floor: 4,
     why:
       "idempotency PutItem (in progress) + GetItem ORDER lock + TransactWriteItems (lock, " +
-      "payment, intent, history, outbox) + idempotency UpdateItem (completed)",
+      "payment with its history, intent, outbox, audit) + idempotency UpdateItem (completed)",
   },
   "create (replay)": {
     floor: 1,
@@ -112,14 +112,14 @@ const FLOORS: Readonly<Record<string, { floor: number; why: string }>> = {
   },
   "read (GET)": {
     floor: 1,
-    why: "one Query: the payment and its history share the PAYMENT sort-key prefix",
+    why: "one Query: the payment item holds its history (the PAYMENT prefix also finds the history items of payments written before)",
   },
   "webhook (payment_intent.succeeded)": {
-    floor: 3,
+    floor: 2,
     why:
-      "GetItem STRIPE_EVENT (duplicate?) + GetItem PAYMENT (named by the PaymentIntent's signed " +
-      "metadata, checked against the payment's own PaymentIntent; no INTENT mapping read) + " +
-      "TransactWriteItems (payment, history, outbox, STRIPE_EVENT marker)",
+      "GetItem PAYMENT (named by the PaymentIntent's signed metadata, checked against the " +
+      "payment's own PaymentIntent; a duplicate is known from its applied event ids) + " +
+      "TransactWriteItems (payment with history and event id, outbox, audit)",
   },
   "refund (202)": {
     floor: 5,

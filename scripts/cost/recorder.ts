@@ -26,6 +26,12 @@ export interface Recorded {
   readonly operation: string;
   readonly wru: number;
   readonly rru: number;
+  /** The write units of each item the request wrote, by the item's kind (`kindOf`). */
+  readonly writes: readonly {
+    readonly kind: string;
+    readonly wru: number;
+    readonly bytes: number;
+  }[];
 }
 
 export interface RecordingProxy {
@@ -56,7 +62,7 @@ function asItem(v: unknown): WireItem | undefined {
 }
 
 /** One item a write names: its table and key. */
-interface Target {
+export interface Target {
   readonly table: string;
   readonly key: WireItem;
 }
@@ -169,6 +175,18 @@ async function itemOf(endpoint: string, target: Target): Promise<WireItem | unde
   return isRecord(answer) ? asItem(answer.Item) : undefined;
 }
 
+/**
+ * What kind of item a key names: its table, and for a sort key the upper-case words of it
+ * (`PAYMENT#HISTORY#0000000002#0` is `Payments PAYMENT#HISTORY`), leaving out ids and versions.
+ */
+export function kindOf(target: Target): string {
+  const names = keyNames[target.table] ?? [];
+  const sortKey = names[1] === undefined ? undefined : target.key[names[1]]?.S;
+  if (typeof sortKey !== "string") return target.table;
+  const words = sortKey.split("#").filter((part) => /^[A-Z_]+$/.test(part));
+  return `${target.table} ${words.join("#")}`;
+}
+
 /** Write units of one item written, in the table and in its indexes. */
 function unitsOfWrite(
   target: Target,
@@ -233,13 +251,15 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
                 }
                 const after = await Promise.all(targets.map((t) => itemOf(target, t)));
                 const transactional = operation === "TransactWriteItems";
-                const wru = targets.reduce(
-                  (n, t, i) => n + unitsOfWrite(t, before[i], after[i], transactional),
-                  0,
-                );
+                const writes = targets.map((t, i) => ({
+                  kind: kindOf(t),
+                  wru: unitsOfWrite(t, before[i], after[i], transactional),
+                  bytes: Math.max(itemSize(before[i]), itemSize(after[i])),
+                }));
+                const wru = writes.reduce((n, w) => n + w.wru, 0);
                 const ok = (answer.statusCode ?? 500) < 300;
                 const rru = ok ? readCost(operation, body, parsed) : 0;
-                if (operation !== "") records.push({ fn, invocation, operation, wru, rru });
+                if (operation !== "") records.push({ fn, invocation, operation, wru, rru, writes });
                 res.writeHead(answer.statusCode ?? 502, answer.headers);
                 res.end(text);
               })();

@@ -148,8 +148,12 @@ describe("applied once", () => {
       Array.from({ length: 10 }, () => send(payload, sign(payload))),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
-    const history = await itemsOf(id, "PAYMENT#HISTORY#");
-    expect(history.map((h) => h.status)).toEqual(["initiated", "authorized", "captured"]);
+    const stored = await stack.repository.getWithHistory(id);
+    expect(stored?.history.map((h) => h.status)).toEqual(["initiated", "authorized", "captured"]);
+    // The event is remembered by the payment itself (no marker item), once.
+    const eventId: unknown = JSON.parse(payload).id;
+    expect(stored?.payment.appliedStripeEvents).toEqual([eventId]);
+    expect(await itemsOf(id, "PAYMENT#HISTORY#")).toEqual([]);
     const outbox = await itemsOf(id, "OUTBOX#");
     expect(outbox.map((o) => o.eventType)).toEqual([
       "payment.initiated",
