@@ -1,18 +1,22 @@
 /**
- * The payments table's stream (filtered to outbox INSERTs): each event to its Kafka topic, in
- * order. A record that fails fails the rest of the batch too, so an order's later event is never
- * published before its earlier one; Lambda retries from the first failed record.
+ * The payments table's stream (filtered to outbox INSERTs): each item's events to their Kafka
+ * topics, in order. A record that fails fails the rest of the batch too, so an order's later
+ * event is never published before its earlier one; Lambda retries from the first failed record.
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import type { OutboxItem } from "../lib/domain/outbox.js";
 import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
 import { withDeadline } from "../lib/runtime/deadline.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
 import { outboxItemFrom, publishItem } from "../lib/use-cases/publish-outbox.js";
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+/** The ids of an item's events, for a log line. */
+const eventIds = (item: OutboxItem) => item.events.map((e) => e.id).join(",");
 
 /** The stream's image in the SDK's attribute-value shape (the Lambda types name it differently). */
 function image(record: DynamoDBRecord): Record<string, AttributeValue> | undefined {
@@ -36,21 +40,19 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
         if (item === undefined) return;
         try {
           const outcome = await publishItem(publishDeps, item);
-          if (outcome === "published") count(METRICS.outboxPublished);
+          if (outcome === "published") count(METRICS.outboxPublished, item.events.length);
           if (outcome === "deferred") {
             count(METRICS.outboxPublishFailed);
             logger.warn(
               "outbox event left to the sweeper: an earlier event of its payment failed",
-              {
-                eventId: item.eventId,
-              },
+              { eventIds: eventIds(item) },
             );
           }
         } catch (error) {
           failedEarlier = true;
           count(METRICS.outboxPublishFailed);
           logger.warn("outbox publish failed", {
-            eventId: item.eventId,
+            eventIds: eventIds(item),
             error: error instanceof Error ? error.message : String(error),
           });
           throw error;

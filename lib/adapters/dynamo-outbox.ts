@@ -9,7 +9,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { type OutboxItem, outboxItemSchema } from "../domain/outbox.js";
+import { type OutboxItem, parseOutboxItem } from "../domain/outbox.js";
 import type { OutboxStore } from "../ports.js";
 import { OUTBOX_SK_PREFIX, OUTBOX_WATCH } from "./dynamo-payment-repository.js";
 
@@ -63,8 +63,8 @@ export class DynamoOutbox implements OutboxStore {
         }),
       );
       for (const found of page.Items ?? []) {
-        const parsed = outboxItemSchema.safeParse(found);
-        if (parsed.success) out.push(parsed.data);
+        const parsed = parseOutboxItem(found);
+        if (parsed !== undefined) out.push(parsed);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
@@ -90,8 +90,8 @@ export class DynamoOutbox implements OutboxStore {
           ConsistentRead: true,
         }),
       );
-      const parsed = outboxItemSchema.safeParse(Item);
-      if (parsed.success && parsed.data.publishedAt === undefined) out.push(parsed.data);
+      const parsed = parseOutboxItem(Item);
+      if (parsed !== undefined && parsed.publishedAt === undefined) out.push(parsed);
     }
     return out;
   }

@@ -43,6 +43,7 @@ import type { Actor, AuditEntry } from "../domain/audit.js";
 import type { Dispute } from "../domain/disputes.js";
 import type { OutboxEvent } from "../domain/events.js";
 import type { RefundRecordState } from "../domain/lifecycle.js";
+import { parseOutboxItem } from "../domain/outbox.js";
 import {
   isPaymentStatus,
   type Lifecycle,
@@ -237,7 +238,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
             {
               Put: {
                 TableName: this.tableName,
-                Item: outboxItem(payment, payment.version, 0, event),
+                Item: outboxItem(payment, payment.version, [event]),
               },
             },
             { Put: { TableName: this.tableName, Item: auditItem(pk, audit) } },
@@ -503,20 +504,24 @@ export class DynamoPaymentRepository implements PaymentRepository {
           TableName: this.tableName,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :outbox)",
           ExpressionAttributeValues: { ":pk": paymentPk(paymentId), ":outbox": OUTBOX_SK_PREFIX },
-          ProjectionExpression: "pk, eventId, eventType, createdAt, publishedAt",
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) {
-        const publishedAt = optStr(item, "publishedAt");
-        out.push({
-          id: str(item, "eventId"),
-          type: str(item, "eventType"),
-          occurredAt: str(item, "createdAt"),
-          published: publishedAt !== undefined,
-          ...(publishedAt === undefined ? {} : { publishedAt }),
-        });
+      for (const found of page.Items ?? []) {
+        const item = parseOutboxItem(found);
+        if (item === undefined) {
+          throw new Error(`stored item ${String(found.pk)} ${String(found.sk)} is no outbox item`);
+        }
+        for (const event of item.events) {
+          out.push({
+            id: event.id,
+            type: event.type,
+            occurredAt: event.occurredAt,
+            published: item.publishedAt !== undefined,
+            ...(item.publishedAt === undefined ? {} : { publishedAt: item.publishedAt }),
+          });
+        }
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
@@ -651,11 +656,12 @@ export class DynamoPaymentRepository implements PaymentRepository {
         },
       },
     ];
-    plan.events.forEach((event, i) => {
+    // The change's events, in order, in one item: one write and one publish, however many.
+    if (plan.events.length > 0) {
       items.push({
-        Put: { TableName: this.tableName, Item: outboxItem(after, version, i, event) },
+        Put: { TableName: this.tableName, Item: outboxItem(after, version, plan.events) },
       });
-    });
+    }
     for (const r of plan.refunds) {
       items.push({
         Update: {
@@ -769,24 +775,24 @@ function paymentUpdate(
 }
 
 /**
- * An outgoing event. The stream publishes it at once; until it is marked published it also sits
- * in the `byWatch` index (watch = "outbox"), where the outbox sweeper finds any the stream could
- * not deliver (a broker outage longer than the stream keeps records, say).
+ * The outgoing events of one change, in order. The stream publishes them at once; until the item
+ * is marked published it also sits in the `byWatch` index (watch = "outbox"), where the outbox
+ * sweeper finds any the stream could not deliver (a broker outage longer than the stream keeps
+ * records, say). Each event is kept as its envelope only: ids, types and times are read from it.
  */
-function outboxItem(payment: Payment, version: number, index: number, event: OutboxEvent): Item {
+function outboxItem(payment: Payment, version: number, events: readonly OutboxEvent[]): Item {
+  const first = events[0];
+  if (first === undefined) throw new Error("an outbox item needs an event");
   return {
     pk: paymentPk(payment.id),
-    sk: outboxSk(version, index, event.id),
+    sk: outboxSk(version, 0, first.id),
     type: "outbox",
-    eventId: event.id,
-    eventType: event.type,
     partitionKey: payment.orderId,
-    event,
-    createdAt: event.occurredAt,
+    events,
     watch: OUTBOX_WATCH,
-    // Unique and in the order the events happened (ties of one transaction broken by version and
-    // position), so the sweeper publishes an order's events in order.
-    watchAt: `${new Date(Date.parse(event.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${padIndex(index)}`,
+    // Unique and in the order the changes happened (ties broken by version), so the sweeper
+    // publishes an order's events in order.
+    watchAt: `${new Date(Date.parse(first.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${padIndex(0)}`,
   };
 }
 

@@ -14,18 +14,48 @@ import { type TopicNaming, topicOf } from "./topics.js";
 
 export { SINGLE_TOPIC, TOPIC_MODES, type TopicMode, type TopicNaming, topicOf } from "./topics.js";
 
-/** An outbox item as stored (and as the table's stream shows it). */
-export const outboxItemSchema = z.object({
+const storedEvent = z.looseObject({
+  id: z.string(),
+  type: z.enum(EVENT_TYPES),
+  occurredAt: z.string(),
+});
+
+/**
+ * An outbox item as stored (and as the table's stream shows it): the events of one change of the
+ * payment, in order (`events`). Items written before one item held a change's events hold one
+ * event (`event`); both read the same.
+ */
+const storedItem = z.object({
   pk: z.string(),
   sk: z.string(),
   type: z.literal("outbox"),
-  eventId: z.string(),
-  eventType: z.enum(EVENT_TYPES),
   partitionKey: z.string(),
-  event: z.looseObject({ id: z.string(), type: z.enum(EVENT_TYPES) }),
+  events: z.optional(z.array(storedEvent).check(z.minLength(1))),
+  event: z.optional(storedEvent),
   publishedAt: z.optional(z.string()),
 });
-export type OutboxItem = z.infer<typeof outboxItemSchema>;
+
+export type OutboxEventRecord = z.infer<typeof storedEvent>;
+
+export interface OutboxItem {
+  readonly pk: string;
+  readonly sk: string;
+  /** The Kafka key of every event of the item: the order id. */
+  readonly partitionKey: string;
+  /** The change's events, in the order they happened (at least one). */
+  readonly events: readonly OutboxEventRecord[];
+  readonly publishedAt?: string;
+}
+
+/** The outbox item `value` is, if it is one (anything else is not an outbox item). */
+export function parseOutboxItem(value: unknown): OutboxItem | undefined {
+  const parsed = storedItem.safeParse(value);
+  if (!parsed.success) return undefined;
+  const { pk, sk, partitionKey, publishedAt } = parsed.data;
+  const events = parsed.data.events ?? (parsed.data.event === undefined ? [] : [parsed.data.event]);
+  if (events.length === 0) return undefined;
+  return { pk, sk, partitionKey, events, ...(publishedAt === undefined ? {} : { publishedAt }) };
+}
 
 export interface OutboxMessage {
   readonly topic: string;
@@ -34,15 +64,16 @@ export interface OutboxMessage {
   readonly value: string;
 }
 
-export function toMessage(item: OutboxItem, naming: TopicNaming): OutboxMessage {
-  return {
-    topic: topicOf(item.eventType, naming),
+/** The item's events as Kafka messages, in order. */
+export function toMessages(item: OutboxItem, naming: TopicNaming): OutboxMessage[] {
+  return item.events.map((event) => ({
+    topic: topicOf(event.type, naming),
     key: item.partitionKey,
     headers: {
-      "event-id": item.eventId,
-      "event-type": item.eventType,
+      "event-id": event.id,
+      "event-type": event.type,
       "content-type": "application/json",
     },
-    value: JSON.stringify(item.event),
-  };
+    value: JSON.stringify(event),
+  }));
 }

@@ -1,15 +1,16 @@
 /**
- * Publishing the outbox. An event is written with the change it describes (same transaction);
- * the table's stream hands it here, it goes to Kafka, and only then is it marked published. A
+ * Publishing the outbox. A change's events are written with it (same transaction, one outbox item
+ * holding them in order); the table's stream hands the item here, its events go to Kafka, and
+ * only then is it marked published. A
  * broker outage makes the publish fail: the stream retries the record, and the sweeper picks up
  * whatever the stream gave up on, so an event is delayed by an outage but never dropped.
  * Delivery is at least once; consumers deduplicate on the event id.
  */
 import {
   type OutboxItem,
-  outboxItemSchema,
+  parseOutboxItem,
   type TopicNaming,
-  toMessage,
+  toMessages,
 } from "../domain/outbox.js";
 import type { Clock, EventPublisher, OutboxStore } from "../ports.js";
 
@@ -22,8 +23,7 @@ export interface PublishDeps {
 
 /** An item from the stream's new image, if it is an outbox item (anything else is not ours). */
 export function outboxItemFrom(image: unknown): OutboxItem | undefined {
-  const parsed = outboxItemSchema.safeParse(image);
-  return parsed.success ? parsed.data : undefined;
+  return parseOutboxItem(image);
 }
 
 /**
@@ -60,13 +60,19 @@ export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<
   return "published";
 }
 
+/**
+ * Sends the item's events in order, then marks the item. If one fails after an earlier one went,
+ * the item stays unpublished and the earlier one is sent again with it later (at least once).
+ */
 async function publishOne(deps: PublishDeps, item: OutboxItem): Promise<void> {
-  await deps.publisher.publish(toMessage(item, deps.topics));
+  for (const message of toMessages(item, deps.topics)) await deps.publisher.publish(message);
   await deps.outbox.markPublished(item, deps.clock.now());
 }
 
 export interface SweepSummary {
+  /** Events sent. */
   published: number;
+  /** Outbox items (one change's events each) that could not be sent. */
   failed: number;
 }
 
@@ -82,7 +88,7 @@ export async function sweepOutbox(deps: PublishDeps, limit: number): Promise<Swe
     if (blocked.has(item.partitionKey)) continue;
     try {
       const outcome = await publishItem(deps, item);
-      if (outcome === "published") summary.published++;
+      if (outcome === "published") summary.published += item.events.length;
       if (outcome === "deferred") {
         summary.failed++;
         blocked.add(item.partitionKey);

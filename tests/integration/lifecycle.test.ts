@@ -6,6 +6,7 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
+import { type OutboxEventRecord, parseOutboxItem } from "../../lib/domain/outbox.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
 import { scaled } from "../support/time.js";
 
@@ -61,9 +62,9 @@ const read = async (id: string, token = alice) =>
 const historyOf = async (id: string) =>
   (await read(id, ops)).history as { status: string; source: string }[];
 
-/** The payment's outbox items, in the order they were written (every page). */
-async function outboxItems(id: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
+/** The payment's outgoing events (their envelopes), in the order they were written (every page). */
+async function outboxEvents(id: string): Promise<OutboxEventRecord[]> {
+  const events: OutboxEventRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await stack.documentClient.send(
@@ -75,14 +76,14 @@ async function outboxItems(id: string): Promise<Record<string, unknown>[]> {
         ExclusiveStartKey: startKey,
       }),
     );
-    items.push(...(page.Items ?? []));
+    for (const found of page.Items ?? []) events.push(...(parseOutboxItem(found)?.events ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
-  return items;
+  return events;
 }
 
 const outboxTypes = async (id: string): Promise<string[]> =>
-  (await outboxItems(id)).map((i) => String(i.eventType));
+  (await outboxEvents(id)).map((e) => e.type);
 
 const post = (path: string, body: unknown = {}) =>
   stack.call("POST", path, { token: ops, body, headers: { "idempotency-key": uniqueId("op") } });
@@ -310,8 +311,8 @@ describe("disputes", () => {
       "payment.disputed",
       "payment.dispute_closed",
     ]);
-    const events = await outboxItems(id);
-    expect(events.at(-1)?.event).toMatchObject({
+    const events = await outboxEvents(id);
+    expect(events.at(-1)).toMatchObject({
       data: { dispute: { id: dispute.id, status: "won", reason: "fraudulent", amount: 10_000 } },
     });
     expect(
@@ -605,8 +606,8 @@ describe("reconciliation limits", () => {
       amountRefunded: 10_000,
       amountRefundPending: 0,
     });
-    const refunded = (await outboxItems(id)).filter((i) => i.eventType === "payment.refunded");
-    const data = refunded.map((i) => (i.event as { data: Record<string, unknown> }).data);
+    const refunded = (await outboxEvents(id)).filter((e) => e.type === "payment.refunded");
+    const data = refunded.map((e) => e.data as Record<string, unknown>);
     expect(data.map((d) => d.refundId).sort()).toEqual([...refundIds].sort());
     // Each event tells a true state: the amount refunded grows by one refund at a time.
     expect(data.map((d) => d.amountRefunded)).toEqual(
@@ -632,9 +633,9 @@ describe("reconciliation limits", () => {
         if ((await stack.repository.get(id))?.amountRefundPending === 0) break;
       }
       await expectSettledOnce(id, refundIds, "reconciliation");
-      const events = (await outboxItems(id)).length;
+      const events = (await outboxEvents(id)).length;
       await reconcile();
-      expect((await outboxItems(id)).length).toBe(events);
+      expect((await outboxEvents(id)).length).toBe(events);
     },
     scaled(180_000),
   );
@@ -666,10 +667,10 @@ describe("reconciliation limits", () => {
       await expectSettledOnce(id, refundIds, "stripe");
 
       // Another of them, and the first again: nothing settles twice.
-      const events = (await outboxItems(id)).length;
+      const events = (await outboxEvents(id)).length;
       expect((await resend(last)).map((d) => d.status)).toEqual([200]);
       expect((await resend(first)).map((d) => d.status)).toEqual([200, 200]);
-      expect((await outboxItems(id)).length).toBe(events);
+      expect((await outboxEvents(id)).length).toBe(events);
     },
     scaled(180_000),
   );

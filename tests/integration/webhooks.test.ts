@@ -154,8 +154,8 @@ describe("applied once", () => {
     const eventId: unknown = JSON.parse(payload).id;
     expect(stored?.payment.appliedStripeEvents).toEqual([eventId]);
     expect(await itemsOf(id, "PAYMENT#HISTORY#")).toEqual([]);
-    const outbox = await itemsOf(id, "OUTBOX#");
-    expect(outbox.map((o) => o.eventType)).toEqual([
+    const outbox = await stack.repository.listOutbox(id);
+    expect(outbox.map((o) => o.type)).toEqual([
       "payment.initiated",
       "payment.authorized",
       "payment.captured",
