@@ -3,7 +3,8 @@
  * behind the JWT authorizer (API Gateway answers a missing or bad token with 401); the shared
  * handler stack checks the route table's scopes (a problem+json 403), so the authorizer is given
  * none. The Stripe webhook has no authorizer:
- * its handler verifies Stripe's signature.
+ * its handler verifies Stripe's signature. Access logs: the stage's retention, the format of
+ * infra/logging.ts (what an operator needs to find a request, no more).
  */
 import {
   baseEnvironment,
@@ -12,6 +13,7 @@ import {
   logicalName,
   type StageSettings,
 } from "./functions.js";
+import { withAccessLogFormat } from "./logging.js";
 import { type RouteDefinition, routes } from "./routes.js";
 import type { Secrets } from "./secrets.js";
 import type { Storage } from "./storage.js";
@@ -54,11 +56,15 @@ export function createApi(settings: StageSettings, storage: Storage, secrets: Se
     accessLog: { retention: settings.logRetention },
     link: [storage.payments, storage.idempotency],
     transform: {
-      stage: {
-        defaultRouteSettings: {
+      // A function, not an object: SST merges an object transform shallowly, which would replace
+      // its whole accessLogSettings (the log group it sends to) to change the format. SST's
+      // `accessLog` takes a retention only; the format is infra/logging.ts ACCESS_LOG_FORMAT.
+      stage: (args) => {
+        args.defaultRouteSettings = {
           throttlingRateLimit: settings.throttling.rateLimit,
           throttlingBurstLimit: settings.throttling.burstLimit,
-        },
+        };
+        args.accessLogSettings = withAccessLogFormat(args.accessLogSettings);
       },
     },
   });

@@ -10,6 +10,8 @@
  * them, and without a console client it deploys no console.
  */
 
+import { withLogLevels } from "./logging.js";
+
 /** Stages whose data must survive: retain on removal, `sst remove` refused, deletion protection. */
 export const PRODUCTION_STAGES: readonly string[] = ["production", "staging"];
 
@@ -330,12 +332,32 @@ export function logicalName(handler: string): string {
 export const XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess";
 
 /**
+ * What SST's `transform.function` sees of the Lambda function's arguments (Pulumi
+ * `aws.lambda.FunctionArgs`), as far as functionDefaults changes them.
+ */
+export interface LambdaFunctionArgs {
+  loggingConfig?: object;
+  tracingConfig?: object;
+}
+
+/**
  * What every function shares (SST `FunctionArgs`, spread into each): runtime, architecture, the
- * bundle, JSON logs with the stage's retention and, with the stage's `tracing` on, X-Ray (tracing
- * mode Active, the X-Ray write policy). A function with policies of its own lists them with
- * these (`[...own, ...functionDefaults(settings).policies]`).
+ * bundle, JSON logs with the stage's retention and the log levels of infra/logging.ts (system
+ * records at WARN: no START/REPORT per invocation; application lines at INFO) and, with the
+ * stage's `tracing` on, X-Ray (tracing mode Active, the X-Ray write policy). A function with
+ * policies of its own lists them with these (`[...own, ...functionDefaults(settings).policies]`).
+ *
+ * SST's `logging` takes a format and a retention but no log levels, so the levels are set on the
+ * Lambda function itself, by a function transform: it adds them to the `loggingConfig` SST built
+ * (format JSON, SST's log group with the stage's retention) rather than replacing it, as an
+ * object transform would (SST merges those shallowly).
  */
 export function functionDefaults(settings: Pick<StageSettings, "logRetention" | "tracing">) {
+  const transformFunction = (args: LambdaFunctionArgs): undefined => {
+    args.loggingConfig = withLogLevels(args.loggingConfig);
+    if (settings.tracing) args.tracingConfig = { mode: "Active" };
+    return undefined;
+  };
   return {
     runtime: "nodejs24.x",
     architecture: "arm64",
@@ -351,7 +373,7 @@ export function functionDefaults(settings: Pick<StageSettings, "logRetention" | 
     },
     logging: { format: "json", retention: settings.logRetention },
     policies: settings.tracing ? [XRAY_WRITE_POLICY] : [],
-    ...(settings.tracing ? { transform: { function: { tracingConfig: { mode: "Active" } } } } : {}),
+    transform: { function: transformFunction },
   } as const;
 }
 

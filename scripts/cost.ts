@@ -27,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import Stripe from "stripe";
+import { APPLICATION_LOG_LEVEL } from "../infra/logging.js";
 import { routes } from "../infra/routes.js";
 import { tables } from "../infra/tables.js";
 import { WEBHOOK_EVENT_TYPES } from "../lib/adapters/stripe-webhook-events.js";
@@ -148,8 +149,9 @@ async function main(): Promise<void> {
       AWS_SECRET_ACCESS_KEY: "local",
       KAFKA_BROKERS: kafka.brokers,
       KAFKA_TOPIC_PREFIX: "cost.",
-      // As deployed: Powertools' default level, metrics on (EMF lines are log bytes too).
-      POWERTOOLS_LOG_LEVEL: "INFO",
+      // As deployed: Lambda passes the application log level (infra/logging.ts), which
+      // Powertools follows; metrics on (EMF lines are log bytes too).
+      AWS_LAMBDA_LOG_LEVEL: APPLICATION_LOG_LEVEL,
       POWERTOOLS_SERVICE_NAME: "payment-service",
       POWERTOOLS_METRICS_NAMESPACE: "PaymentService",
     });

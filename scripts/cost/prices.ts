@@ -4,6 +4,8 @@
  * first 300 million requests; CloudWatch Logs standard ingestion). Free tiers are ignored; storage,
  * Stripe's fees, MSK and data transfer are not included. Update here when prices change.
  */
+import { accessLogLineOf, writesSystemRecord } from "../../infra/logging.js";
+
 export const PRICES = {
   /** USD per write request unit. */
   dynamodbWriteUnit: 0.625 / 1e6,
@@ -20,12 +22,14 @@ export const PRICES = {
 } as const;
 
 /**
- * What the platform logs besides the functions' own lines, modelled from the shapes AWS documents:
- * with `logging.format: json` and the system log level at its default (INFO), Lambda writes a
- * `platform.start` and a `platform.report` record per invocation; API Gateway writes one access-log
- * line per request in SST's default format (infra/api.ts leaves it as is).
+ * What the platform logs besides the functions' own lines, modelled from the shapes AWS documents
+ * and from the deployed configuration (infra/logging.ts, which infra/functions.ts and
+ * infra/api.ts deploy): Lambda writes its `platform.start` and `platform.report` records (INFO)
+ * only if the system log level lets INFO through (at WARN, as deployed, none); API Gateway writes
+ * one access-log line per request in ACCESS_LOG_FORMAT.
  */
 export function lambdaSystemLines(requestId: string, memoryMb: number, ms: number): string[] {
+  if (!writesSystemRecord("INFO")) return [];
   const time = new Date().toISOString();
   return [
     JSON.stringify({
@@ -50,6 +54,7 @@ export function lambdaSystemLines(requestId: string, memoryMb: number, ms: numbe
   ];
 }
 
+/** The access-log line of one request: ACCESS_LOG_FORMAT with a typical value for each field. */
 export function accessLogLine(request: {
   method: string;
   path: string;
@@ -58,18 +63,18 @@ export function accessLogLine(request: {
   latencyMs: number;
   userAgent: string;
 }): string {
-  return JSON.stringify({
-    requestTime: "06/Dec/2026:04:00:00 +0000",
+  return accessLogLineOf({
+    requestTime: "07/Dec/2026:04:00:00 +0000",
     requestId: "Q1b2C3d4oAMEb5A=",
-    httpMethod: request.method,
+    method: request.method,
     path: request.path,
     routeKey: request.routeKey,
-    status: request.status,
-    responseLatency: Math.round(request.latencyMs),
-    integrationRequestId: "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa",
-    integrationStatus: String(request.status),
-    integrationLatency: String(Math.round(request.latencyMs)),
-    integrationServiceStatus: "200",
+    status: String(request.status),
+    latency: String(Math.round(request.latencyMs)),
+    // `-`: every request reached its handler, which answered (no integration error), with a
+    // valid token (no authorizer error).
+    error: "-",
+    authError: "-",
     ip: "203.0.113.10",
     userAgent: request.userAgent,
   });

@@ -18,6 +18,7 @@ import {
   settingsFor,
   stages,
 } from "../../infra/functions.js";
+import { ACCESS_LOG_FIELDS, ACCESS_LOG_FORMAT } from "../../infra/logging.js";
 import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { eventMetricName, METRICS } from "../../lib/observability.js";
@@ -28,6 +29,7 @@ import {
   callsOf,
   type Evaluation,
   evaluateSstApp,
+  isCallable,
   isRecord,
   type RecordedResource,
   resource,
@@ -133,6 +135,32 @@ function functionArgs(evaluation: Evaluation): unknown[] {
   ];
 }
 
+/**
+ * What a function transform (SST `transform.function`, `transform.stage`) makes of `args`: it is
+ * called as SST calls it, on the arguments SST built, which it changes in place.
+ */
+function transformed(transform: unknown, args: Record<string, unknown>): Record<string, unknown> {
+  if (!isCallable(transform)) throw new Error(`expected a function transform, got ${transform}`);
+  const copy = { ...args };
+  expect(transform(copy, {}, "Name")).toBeUndefined();
+  return copy;
+}
+
+/** The HTTP API stage's arguments as SST builds them (its default format abridged). */
+const SST_STAGE_ARGS = {
+  autoDeploy: true,
+  accessLogSettings: {
+    destinationArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/apis/Api",
+    format: JSON.stringify({ requestId: '"$context.requestId"' }),
+  },
+};
+
+/** The Lambda function's arguments as SST builds them, the parts the transform may change. */
+const SST_LAMBDA_ARGS = {
+  loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/payment-service-CreateIntent" },
+  timeout: 10,
+};
+
 // ---------------------------------------------------------------------------------------------
 
 describe("every function", () => {
@@ -151,12 +179,37 @@ describe("every function", () => {
     }
   });
 
+  it("logs Lambda's system records at WARN and its own lines at INFO, in SST's log group", () => {
+    for (const evaluation of [dev, production]) {
+      for (const args of functionArgs(evaluation)) {
+        const handler = asString(at(args, "handler"));
+        const lambda = transformed(at(args, "transform", "function"), SST_LAMBDA_ARGS);
+        // SST's format and log group (with the stage's retention) kept, the levels added.
+        expect(lambda.loggingConfig, handler).toEqual({
+          logFormat: "JSON",
+          logGroup: "/aws/lambda/payment-service-CreateIntent",
+          systemLogLevel: "WARN",
+          applicationLogLevel: "INFO",
+        });
+        expect(lambda.timeout, handler).toBe(10);
+      }
+    }
+    // `logging: false` (no log group) stays without a logging config.
+    const [first] = functionArgs(dev);
+    expect(transformed(at(first, "transform", "function"), {}).loggingConfig).toBeUndefined();
+    // A logging config SST no longer builds as a plain object is refused, not merged blindly.
+    expect(() =>
+      transformed(at(first, "transform", "function"), {
+        loggingConfig: new (class Output {})(),
+      }),
+    ).toThrow(/infra\/logging\.ts/);
+  });
+
   it("production traces with X-Ray (Active, write policy, Tracer on); dev does not", () => {
     for (const args of functionArgs(production)) {
       const handler = asString(at(args, "handler"));
-      expect(at(args, "transform", "function", "tracingConfig"), handler).toEqual({
-        mode: "Active",
-      });
+      const lambda = transformed(at(args, "transform", "function"), SST_LAMBDA_ARGS);
+      expect(lambda.tracingConfig, handler).toEqual({ mode: "Active" });
       expect(asArray(at(args, "policies")), handler).toContain(
         "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
       );
@@ -167,7 +220,8 @@ describe("every function", () => {
     expect(asArray(at(consumer.args, "policies"))).toHaveLength(2);
     for (const args of functionArgs(dev)) {
       const handler = asString(at(args, "handler"));
-      expect(at(args, "transform", "function"), handler).toBeUndefined();
+      const lambda = transformed(at(args, "transform", "function"), SST_LAMBDA_ARGS);
+      expect(lambda.tracingConfig, handler).toBeUndefined();
       expect(asArray(at(args, "policies") ?? []), handler).toEqual([]);
       expect(at(args, "environment", "POWERTOOLS_TRACE_ENABLED"), handler).toBe("false");
     }
@@ -269,11 +323,47 @@ describe("HTTP API", () => {
     expect(authorizers).toHaveLength(1);
     expect(at(authorizers[0]?.args[0], "jwt")).toEqual(TEST_JWT);
     expect(at(api.args, "accessLog", "retention")).toBe("1 week");
-    const throttling = at(api.args, "transform", "stage", "defaultRouteSettings");
-    expect(at(throttling, "throttlingRateLimit")).toEqual(expect.any(Number));
-    expect(at(throttling, "throttlingBurstLimit")).toEqual(expect.any(Number));
+    const stage = transformed(at(api.args, "transform", "stage"), SST_STAGE_ARGS);
+    expect(stage.defaultRouteSettings).toEqual({
+      throttlingRateLimit: expect.any(Number),
+      throttlingBurstLimit: expect.any(Number),
+    });
     expect(linkNames(api.args)).toEqual(["Payments", "Idempotency"]);
     expect(at(apiOf(production).args, "accessLog", "retention")).toBe("1 year");
+    const productionStage = transformed(
+      at(apiOf(production).args, "transform", "stage"),
+      SST_STAGE_ARGS,
+    );
+    expect(productionStage.defaultRouteSettings).toEqual({
+      throttlingRateLimit: 200,
+      throttlingBurstLimit: 400,
+    });
+  });
+
+  it("writes access logs to SST's log group in the operator's format, one JSON object a line", () => {
+    for (const evaluation of [dev, production]) {
+      const stage = transformed(at(apiOf(evaluation).args, "transform", "stage"), SST_STAGE_ARGS);
+      expect(stage.accessLogSettings).toEqual({
+        destinationArn: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/apis/Api",
+        format: ACCESS_LOG_FORMAT,
+      });
+      expect(stage.autoDeploy).toBe(true);
+    }
+    // Every value quoted, so each line is JSON whatever API Gateway puts in (`-` when absent).
+    expect(JSON.parse(ACCESS_LOG_FORMAT)).toEqual({
+      requestTime: "$context.requestTime",
+      requestId: "$context.requestId",
+      method: "$context.httpMethod",
+      path: "$context.path",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      latency: "$context.responseLatency",
+      error: "$context.integrationErrorMessage",
+      authError: "$context.authorizer.error",
+      ip: "$context.identity.sourceIp",
+      userAgent: "$context.identity.userAgent",
+    });
+    expect(JSON.parse(ACCESS_LOG_FORMAT)).toEqual(ACCESS_LOG_FIELDS);
   });
 
   it.each(routes)("$routeKey: handler, auth, sizing, runtime, build, links", (route) => {
