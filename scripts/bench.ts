@@ -10,11 +10,15 @@
  *   - a verdict only when the whole interval is on one side of the target; otherwise more
  *     rounds (up to BENCH_MAX_RUNS), then "undecided" with the interval;
  *   - what each dependency adds over the floor (scripts/bench/components.ts);
- *   - DynamoDB round trips of the main API operations (scripts/bench/round-trips.ts).
+ *   - DynamoDB round trips of the main API operations (scripts/bench/round-trips.ts);
+ *   - the first invocation of every function (import + first call against the local stack), as
+ *     CPU time, beside the floor's first GetItem (scripts/bench/first-call.ts): a report, no
+ *     target.
  * Writes dist/bench-report.md and dist/bench-report.json and prints the tables.
  *
  * BENCH_RUNS (default 15, at least 10) sets the import runs per bundle; BENCH_MAX_RUNS (default
- * 25) how far rounds go on while a verdict is undecided.
+ * 25) how far rounds go on while a verdict is undecided; BENCH_FIRST_CALL_RUNS (default 5) the
+ * rounds of first invocations.
  */
 import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,6 +27,7 @@ import { buildAll } from "./bench/build-all.js";
 import { bundle, DIST, ROOT } from "./bench/bundle.js";
 import { COMPONENTS } from "./bench/components.js";
 import { functionEnvironment, lambdaEnvironment } from "./bench/env.js";
+import { type FirstCallRow, FLOOR_LABEL, measureFirstCalls } from "./bench/first-call.js";
 import { nodeBinary, probeImport } from "./bench/probe.js";
 import { measureRoundTrips, type RoundTripRow } from "./bench/round-trips.js";
 import {
@@ -35,6 +40,7 @@ import {
 } from "./bench/stats.js";
 
 const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 15) || 15);
+const FIRST_CALL_RUNS = Math.max(3, Number(process.env.BENCH_FIRST_CALL_RUNS ?? 5) || 5);
 const MAX_RUNS = Math.max(RUNS, Number(process.env.BENCH_MAX_RUNS ?? 25) || 25);
 /** Import CPU time over the floor's (issue: cold start at the floor). */
 const TARGET_HTTP = 1.3;
@@ -354,9 +360,37 @@ const outcomeText = (v: Verdict | undefined) =>
         ? "MISSED"
         : "undecided (interval straddles the target)";
 
+/** The first-invocation table: medians, with the range of the rounds as the spread. */
+function firstCallLines(rows: readonly FirstCallRow[]): string[] {
+  const floor = rows.find((r) => r.label === FLOOR_LABEL);
+  const floorTotal = median(floor?.totalCpuMs ?? []);
+  const spread = (xs: readonly number[]) =>
+    `${ms(median(xs))} (${ms(Math.min(...xs))}-${ms(Math.max(...xs))})`;
+  const lines = [
+    "",
+    "## First invocation per function (CPU time)",
+    "",
+    `A fresh process imports the bundle, then calls the handler once against the local stack ` +
+      `(scripts/bench/first-call.ts); ${rows[0]?.totalCpuMs.length ?? 0} rounds, each running ` +
+      "every function in turn. Medians, with the rounds' range in brackets. The floor is the " +
+      "DynamoDB clients and one GetItem. Kafka is plaintext here: MSK's IAM signer is not in " +
+      "the publisher's figure.",
+    "",
+    "| function | import CPU ms | first call CPU ms | import + call CPU ms | × floor | wall ms (import + call) | answered |",
+    "|---|---:|---:|---:|---:|---:|---|",
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.label} | ${spread(r.importCpuMs)} | ${spread(r.callCpuMs)} | ${spread(r.totalCpuMs)} | ${(median(r.totalCpuMs) / floorTotal).toFixed(2)} | ${ms(median(r.totalWallMs))} | ${[...new Set(r.outcomes)].join(", ")} |`,
+    );
+  }
+  return lines;
+}
+
 function markdown(
   timings: readonly Timing[],
   roundTrips: readonly RoundTripRow[],
+  firstCalls: readonly FirstCallRow[],
   node: string,
   rounds: number,
   all: readonly Verdict[],
@@ -452,6 +486,7 @@ function markdown(
   }
   lines.push("", "Design floors:", "");
   for (const r of roundTrips) lines.push(`- ${r.operation} = ${r.floor}: ${r.floorWhy}`);
+  lines.push(...firstCallLines(firstCalls));
   lines.push("");
   return lines.join("\n");
 }
@@ -462,9 +497,21 @@ log(`measuring cold init: ${list.length} bundles × ${RUNS} runs on Node ${node}
 const { timings, rounds } = await measureInit(list);
 log("measuring DynamoDB round trips");
 const roundTrips = await measureRoundTrips({ log });
+log(`measuring first invocations: ${FIRST_CALL_RUNS} rounds`);
+const floorCall = await bundle(
+  "floor-call",
+  join(ROOT, "scripts", "bench", "floor-call.ts"),
+  join(DIST, "bench", "floor-call"),
+);
+const firstCalls = await measureFirstCalls({
+  bundles: new Map(list.filter((t) => t.kind === "function").map((t) => [t.label, t.file])),
+  floor: floorCall.outfile,
+  runs: FIRST_CALL_RUNS,
+  log,
+});
 
 const final = verdicts(timings);
-const report = markdown(timings, roundTrips, node, rounds, final);
+const report = markdown(timings, roundTrips, firstCalls, node, rounds, final);
 const floorMs = timings.find((t) => t.kind === "floor")?.initMs ?? Number.NaN;
 await writeFile(join(DIST, "bench-report.md"), report);
 await writeFile(
@@ -478,6 +525,7 @@ await writeFile(
       init: timings,
       verdicts: final,
       roundTrips,
+      firstCalls,
     },
     null,
     2,

@@ -27,6 +27,52 @@ process.stdout.write("\\n${MARK}" + JSON.stringify(out) + "\\n");
 process.exit(0);
 `;
 
+const FIRST_CALL_SOURCE = `// Written by scripts/bench/probe.ts
+import { readFileSync } from "node:fs";
+const [url, eventFile] = process.argv.slice(2);
+const event = JSON.parse(readFileSync(eventFile, "utf8"));
+const cpuMs = (c) => (c.user + c.system) / 1000;
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+const mod = await import(url);
+const importMs = performance.now() - t0;
+const importCpuMs = cpuMs(process.cpuUsage(c0));
+const deadline = Date.now() + 30000;
+const context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "bench",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:bench",
+  memoryLimitInMB: "512",
+  awsRequestId: "bench-first-call",
+  logGroupName: "/aws/lambda/bench",
+  logStreamName: "bench",
+  getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+const c1 = process.cpuUsage();
+const t1 = performance.now();
+const result = await mod.handler(event, context);
+const callMs = performance.now() - t1;
+const callCpuMs = cpuMs(process.cpuUsage(c1));
+let outcome = "returned";
+let id;
+if (result && typeof result === "object") {
+  if (typeof result.statusCode === "number") outcome = String(result.statusCode);
+  else if (Array.isArray(result.batchItemFailures))
+    outcome = result.batchItemFailures.length === 0 ? "batch ok" : "batch failures";
+  try {
+    const body = JSON.parse(result.body ?? "{}");
+    if (typeof body.id === "string") id = body.id;
+  } catch {}
+}
+const out = { importMs, importCpuMs, callMs, callCpuMs, outcome, id, node: process.versions.node };
+process.stdout.write("\\n${MARK}" + JSON.stringify(out) + "\\n");
+process.exit(0);
+`;
+
 export interface ProbeResult {
   /** Milliseconds spent in `await import(url)`. */
   readonly ms: number;
@@ -72,20 +118,25 @@ export function nodeBinary(): string {
   throw new Error(`Node 24 is needed for the bench; this is ${process.version}. Run it via npm.`);
 }
 
-let probeFile: Promise<string> | undefined;
+const probeFiles = new Map<string, Promise<string>>();
 
-function ensureProbe(): Promise<string> {
-  probeFile ??= (async () => {
-    const dir = join(DIST, "bench");
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, "probe.mjs");
-    // Written aside and renamed: another bench or test may be reading it right now.
-    const temporary = `${file}.${process.pid}.tmp`;
-    await writeFile(temporary, PROBE_SOURCE);
-    await rename(temporary, file);
-    return file;
-  })();
-  return probeFile;
+/** Writes the probe script `name` once per process and returns its path. */
+function ensureProbe(name = "probe.mjs", source = PROBE_SOURCE): Promise<string> {
+  let file = probeFiles.get(name);
+  if (file === undefined) {
+    file = (async () => {
+      const dir = join(DIST, "bench");
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, name);
+      // Written aside and renamed: another bench or test may be reading it right now.
+      const temporary = `${path}.${process.pid}.tmp`;
+      await writeFile(temporary, source);
+      await rename(temporary, path);
+      return path;
+    })();
+    probeFiles.set(name, file);
+  }
+  return file;
 }
 
 export interface ProbeOptions {
@@ -95,15 +146,16 @@ export interface ProbeOptions {
   readonly timeoutMs?: number;
 }
 
-/** Imports `file` in a child process with exactly `env` (nothing inherited); rejects on failure. */
-export async function probeImport(
+/** Runs `probe` on `file` in a child process with exactly `env`; its result line, parsed. */
+async function runProbe(
+  probe: string,
   file: string,
+  extraArgs: readonly string[],
   env: Readonly<Record<string, string>>,
-  options: ProbeOptions = {},
-): Promise<ProbeResult> {
-  const probe = await ensureProbe();
+  options: ProbeOptions,
+): Promise<unknown> {
   const node = options.node ?? nodeBinary();
-  const args = [...(options.nodeArgs ?? []), probe, pathToFileURL(file).href];
+  const args = [...(options.nodeArgs ?? []), probe, pathToFileURL(file).href, ...extraArgs];
   const { stdout, stderr, error } = await new Promise<{
     stdout: string;
     stderr: string;
@@ -122,7 +174,73 @@ export async function probeImport(
     throw new Error(`importing ${file} failed: ${error?.message ?? "no result"}\n${tail}`);
   }
   const parsed: unknown = JSON.parse(line.slice(MARK.length));
-  if (!isProbeResult(parsed)) throw new Error(`unexpected probe output: ${line}`);
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    !("node" in parsed) ||
+    typeof parsed.node !== "string"
+  ) {
+    throw new Error(`unexpected probe output: ${line}`);
+  }
   if (major(parsed.node) < 24) throw new Error(`the probe ran on Node ${parsed.node}, not 24`);
+  return parsed;
+}
+
+/** Imports `file` in a child process with exactly `env` (nothing inherited); rejects on failure. */
+export async function probeImport(
+  file: string,
+  env: Readonly<Record<string, string>>,
+  options: ProbeOptions = {},
+): Promise<ProbeResult> {
+  const parsed = await runProbe(await ensureProbe(), file, [], env, options);
+  if (!isProbeResult(parsed)) throw new Error(`unexpected probe output: ${JSON.stringify(parsed)}`);
+  return parsed;
+}
+
+export interface FirstCallResult {
+  /** Wall and CPU milliseconds of `await import(url)`. */
+  readonly importMs: number;
+  readonly importCpuMs: number;
+  /** Wall and CPU milliseconds of the first `handler(event, context)`. */
+  readonly callMs: number;
+  readonly callCpuMs: number;
+  /** The status code it answered, or how a batch went. */
+  readonly outcome: string;
+  /** The `id` of a JSON body, if it had one (a created payment's). */
+  readonly id?: string;
+}
+
+function isFirstCallResult(value: unknown): value is FirstCallResult {
+  if (typeof value !== "object" || value === null) return false;
+  return (
+    "importMs" in value &&
+    typeof value.importMs === "number" &&
+    "importCpuMs" in value &&
+    typeof value.importCpuMs === "number" &&
+    "callMs" in value &&
+    typeof value.callMs === "number" &&
+    "callCpuMs" in value &&
+    typeof value.callCpuMs === "number" &&
+    "outcome" in value &&
+    typeof value.outcome === "string" &&
+    (!("id" in value) || value.id === undefined || typeof value.id === "string")
+  );
+}
+
+/**
+ * Imports `file` in a fresh child process with exactly `env`, then calls its handler once with
+ * the event in `eventFile` (JSON): the import and the first call timed apart, wall and CPU.
+ */
+export async function probeFirstCall(
+  file: string,
+  eventFile: string,
+  env: Readonly<Record<string, string>>,
+  options: ProbeOptions = {},
+): Promise<FirstCallResult> {
+  const probe = await ensureProbe("probe-first-call.mjs", FIRST_CALL_SOURCE);
+  const parsed = await runProbe(probe, file, [eventFile], env, options);
+  if (!isFirstCallResult(parsed)) {
+    throw new Error(`unexpected probe output: ${JSON.stringify(parsed)}`);
+  }
   return parsed;
 }
