@@ -5,13 +5,13 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { outboxItemFromImage } from "../lib/adapters/dynamo-outbox.js";
 import type { OutboxItem } from "../lib/domain/outbox.js";
 import { count, logger, METRICS, publishMetrics, startInvocation } from "../lib/observability.js";
 import { withDeadline } from "../lib/runtime/deadline.js";
 import { publishDeps } from "../lib/runtime/kafka.js";
-import { outboxItemFrom, publishItem } from "../lib/use-cases/publish-outbox.js";
+import { publishItem } from "../lib/use-cases/publish-outbox.js";
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -36,7 +36,7 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
         if (failedEarlier) throw new Error("an earlier record of this batch failed; keeping order");
         if (record.eventName !== "INSERT") return;
         const raw = image(record);
-        const item = raw === undefined ? undefined : outboxItemFrom(unmarshall(raw));
+        const item = raw === undefined ? undefined : outboxItemFromImage(raw);
         if (item === undefined) return;
         try {
           const outcome = await publishItem(publishDeps, item);

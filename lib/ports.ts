@@ -6,7 +6,7 @@
 import type { Actor, AuditEntry } from "./domain/audit.js";
 import type { OutboxEvent } from "./domain/events.js";
 import type { IntentFact, RefundFact, RefundRecordState, StripeFact } from "./domain/lifecycle.js";
-import type { OutboxItem, OutboxMessage } from "./domain/outbox.js";
+import type { OutboxItem, OutboxItemId, OutboxMessage } from "./domain/outbox.js";
 import type { CaptureMethod, Payment, PaymentStatus, StatusChange } from "./domain/payment.js";
 import type { Refund, RefundReason, RefundStatus } from "./domain/refunds.js";
 
@@ -223,16 +223,17 @@ export interface EventPublisher {
   publish(message: OutboxMessage): Promise<void>;
 }
 
-/** The outbox items of the payments table. */
+/** The outbox: the outgoing events of each change, kept with it until published. */
 export interface OutboxStore {
-  markPublished(item: Pick<OutboxItem, "pk" | "sk">, now: string): Promise<void>;
+  /** Marks the item published at `now` (the first mark stays; a gone item is left alone). */
+  markPublished(item: OutboxItemId, now: string): Promise<void>;
   /** Items still unpublished whose sweep time has come, oldest first. */
   due(now: string, limit: number): Promise<OutboxItem[]>;
   /**
    * The same payment's unpublished items up to and including `item`, oldest first (`item` is
    * missing when it is already published or gone).
    */
-  unpublishedUpTo(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]>;
+  unpublishedUpTo(item: OutboxItemId): Promise<OutboxItem[]>;
 }
 
 /** A record of `order.placed` that could not become a payment, and why. */

@@ -9,13 +9,12 @@ import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../domain/audi
 import { ValidationError } from "../domain/errors.js";
 import type { ChangeSource } from "../domain/payment.js";
 import type { Page, PageRequest } from "../ports.js";
-
-export const AUDIT_SK_PREFIX = "AUDIT#";
+import { AUDIT_SK_PREFIX, auditSk } from "./dynamo-keys.js";
 
 type Item = Record<string, unknown>;
 
 export function auditItem(pk: string, entry: AuditEntry): Item {
-  return { ...entry, pk, sk: `${AUDIT_SK_PREFIX}${entry.id}`, type: "audit" };
+  return { ...entry, pk, sk: auditSk(entry.id), type: "audit" };
 }
 
 const SOURCES: readonly ChangeSource[] = ["api", "order.placed", "stripe", "reconciliation"];

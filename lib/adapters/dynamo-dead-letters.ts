@@ -33,10 +33,15 @@ import type {
   StoredDeadLetter,
 } from "../ports.js";
 import { auditItem, decodeCursor, encodeCursor, queryAudit } from "./dynamo-audit.js";
+import {
+  DEAD_LETTER_SK,
+  deadLetterIdOfPk,
+  deadLetterPk,
+  deadLetterWatch,
+  deadLetterWatchAt,
+  isDeadLetterPk,
+} from "./dynamo-keys.js";
 
-const SK = "DEADLETTER";
-const pkOf = (id: string) => `DEADLETTER#${id}`;
-const watchOf = (status: DeadLetterStatus) => `dead_letter:${status}`;
 export const DEAD_LETTER_STATUSES: readonly DeadLetterStatus[] = ["open", "redriven", "discarded"];
 
 export const deadLetterId = (
@@ -87,7 +92,7 @@ export class DynamoDeadLetters implements DeadLetterStore {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: pkOf(id), sk: SK },
+        Key: { pk: deadLetterPk(id), sk: DEAD_LETTER_SK },
         ConsistentRead: true,
       }),
     );
@@ -95,15 +100,15 @@ export class DynamoDeadLetters implements DeadLetterStore {
   }
 
   async list(status: DeadLetterStatus, page: PageRequest): Promise<Page<StoredDeadLetter>> {
-    const watch = watchOf(status);
+    const watch = deadLetterWatch(status);
     const start =
       page.cursor === undefined
         ? undefined
         : decodeCursor(page.cursor, {
             watch: (v) => v === watch,
             watchAt: (v) => v.length <= 80,
-            pk: (v) => v.startsWith("DEADLETTER#"),
-            sk: (v) => v === SK,
+            pk: isDeadLetterPk,
+            sk: (v) => v === DEAD_LETTER_SK,
           });
     const { Items = [], LastEvaluatedKey } = await this.client.send(
       new QueryCommand({
@@ -116,7 +121,7 @@ export class DynamoDeadLetters implements DeadLetterStore {
         ExclusiveStartKey: start,
       }),
     );
-    const keys = Items.map((item) => ({ pk: item.pk, sk: SK }));
+    const keys = Items.map((item) => ({ pk: item.pk, sk: DEAD_LETTER_SK }));
     const found = new Map<string, StoredDeadLetter>();
     if (keys.length > 0) {
       let request: Record<string, { Keys: Item[] }> | undefined = {
@@ -138,7 +143,7 @@ export class DynamoDeadLetters implements DeadLetterStore {
       }
     }
     // The index is eventually consistent: an item that moved on since is left out of this page.
-    const items = Items.map((item) => String(item.pk).replace(/^DEADLETTER#/, ""))
+    const items = Items.map((item) => deadLetterIdOfPk(String(item.pk)))
       .map((id) => found.get(id))
       .filter((l): l is StoredDeadLetter => l !== undefined && l.status === status);
     return {
@@ -164,7 +169,7 @@ export class DynamoDeadLetters implements DeadLetterStore {
                 ExpressionAttributeValues: { ":v": before.version },
               },
             },
-            { Put: { TableName: this.tableName, Item: auditItem(pkOf(before.id), audit) } },
+            { Put: { TableName: this.tableName, Item: auditItem(deadLetterPk(before.id), audit) } },
           ],
         }),
       );
@@ -176,17 +181,17 @@ export class DynamoDeadLetters implements DeadLetterStore {
   }
 
   listAudit(id: string, page: PageRequest): Promise<Page<AuditEntry>> {
-    return queryAudit(this.client, this.tableName, pkOf(id), page);
+    return queryAudit(this.client, this.tableName, deadLetterPk(id), page);
   }
 
   private item(letter: StoredDeadLetter): Item {
     return {
       ...letter,
-      pk: pkOf(letter.id),
-      sk: SK,
+      pk: deadLetterPk(letter.id),
+      sk: DEAD_LETTER_SK,
       type: "dead-letter",
-      watch: watchOf(letter.status),
-      watchAt: `${letter.createdAt}#${letter.id}`,
+      watch: deadLetterWatch(letter.status),
+      watchAt: deadLetterWatchAt(letter.createdAt, letter.id),
     };
   }
 }

@@ -1,20 +1,30 @@
 /**
  * OutboxStore on the payments table: marking items published (they then expire by TTL a week
- * later) and finding the ones the stream has not delivered.
+ * later), finding the ones the stream has not delivered, and reading the stream's outbox items.
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { type OutboxItem, parseOutboxItem } from "../domain/outbox.js";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { OutboxItem, OutboxItemId } from "../domain/outbox.js";
 import type { OutboxStore } from "../ports.js";
-import { OUTBOX_SK_PREFIX, OUTBOX_WATCH } from "./dynamo-payment-repository.js";
+import { readOutboxItem } from "./dynamo-codecs.js";
+import { OUTBOX_SK_PREFIX, OUTBOX_WATCH, outboxKey } from "./dynamo-keys.js";
 
 /** Published events stay readable this long, for operators, then TTL removes them. */
 const KEEP_PUBLISHED_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The outbox item a stream record's new image (in attribute-value form) is, if it is one
+ * (anything else on the table's stream is not ours to publish).
+ */
+export function outboxItemFromImage(image: Record<string, AttributeValue>): OutboxItem | undefined {
+  return readOutboxItem(unmarshall(image));
+}
 
 export class DynamoOutbox implements OutboxStore {
   constructor(
@@ -22,12 +32,12 @@ export class DynamoOutbox implements OutboxStore {
     private readonly tableName: string,
   ) {}
 
-  async markPublished(item: Pick<OutboxItem, "pk" | "sk">, now: string): Promise<void> {
+  async markPublished(item: OutboxItemId, now: string): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: item.pk, sk: item.sk },
+          Key: outboxKey(item),
           UpdateExpression:
             "SET publishedAt = if_not_exists(publishedAt, :now), expiresAt = :expires REMOVE watch, watchAt",
           ConditionExpression: "attribute_exists(pk)",
@@ -43,8 +53,9 @@ export class DynamoOutbox implements OutboxStore {
     }
   }
 
-  async unpublishedUpTo(item: Pick<OutboxItem, "pk" | "sk">): Promise<OutboxItem[]> {
+  async unpublishedUpTo(item: OutboxItemId): Promise<OutboxItem[]> {
     // Outbox sort keys order by the payment's version, then by the event's index in it.
+    const { pk, sk } = outboxKey(item);
     const out: OutboxItem[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -54,16 +65,16 @@ export class DynamoOutbox implements OutboxStore {
           KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :item",
           FilterExpression: "attribute_not_exists(publishedAt)",
           ExpressionAttributeValues: {
-            ":pk": item.pk,
+            ":pk": pk,
             ":first": OUTBOX_SK_PREFIX,
-            ":item": item.sk,
+            ":item": sk,
           },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
       for (const found of page.Items ?? []) {
-        const parsed = parseOutboxItem(found);
+        const parsed = readOutboxItem(found);
         if (parsed !== undefined) out.push(parsed);
       }
       startKey = page.LastEvaluatedKey;
@@ -90,7 +101,7 @@ export class DynamoOutbox implements OutboxStore {
           ConsistentRead: true,
         }),
       );
-      const parsed = parseOutboxItem(Item);
+      const parsed = readOutboxItem(Item);
       if (parsed !== undefined && parsed.publishedAt === undefined) out.push(parsed);
     }
     return out;

@@ -24,6 +24,9 @@
  * writes one payment item instead of a payment and a history item per step. Payments written
  * before that keep their history items (`PAYMENT#HISTORY#…`): they are still read, before the
  * item's own entries.
+ *
+ * Keys and index attributes are built in dynamo-keys.ts, items encoded and decoded in
+ * dynamo-codecs.ts; this file holds the transactions, queries and conditions.
  */
 
 import {
@@ -40,20 +43,11 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { Actor, AuditEntry } from "../domain/audit.js";
-import type { Dispute } from "../domain/disputes.js";
 import type { OutboxEvent } from "../domain/events.js";
 import type { RefundRecordState } from "../domain/lifecycle.js";
-import { parseOutboxItem } from "../domain/outbox.js";
-import {
-  isPaymentStatus,
-  type Lifecycle,
-  NO_LIFECYCLE,
-  PAYMENT_STATUSES,
-  type Payment,
-  type StatusChange,
-} from "../domain/payment.js";
+import { PAYMENT_STATUSES, type Payment, type StatusChange } from "../domain/payment.js";
 import { needsWatching, nextLookAt } from "../domain/reconciliation.js";
-import { isRefundStatus, type Refund, type RefundStatus } from "../domain/refunds.js";
+import type { Refund, RefundStatus } from "../domain/refunds.js";
 import type {
   ApplyChangeResult,
   ChangePlan,
@@ -67,35 +61,39 @@ import type {
   ReserveRefundResult,
 } from "../ports.js";
 import { auditItem, decodeCursor, encodeCursor, queryAudit } from "./dynamo-audit.js";
+import {
+  type Item,
+  intentItem,
+  orderItem,
+  outboxItem,
+  refundItem,
+  storedChange,
+  str,
+  toHistory,
+  toOutboxItem,
+  toPayment,
+  toRefund,
+  toStatusChange,
+} from "./dynamo-codecs.js";
+import {
+  INTENT_SK,
+  intentPk,
+  isListAt,
+  isPaymentPk,
+  listAtUpTo,
+  listKeys,
+  ORDER_SK,
+  OUTBOX_SK_PREFIX,
+  orderPk,
+  PAYMENT_SK,
+  PAYMENT_WATCH,
+  paymentIdOfListAt,
+  paymentIdOfPk,
+  paymentPk,
+  REFUND_SK_PREFIX,
+  refundSk,
+} from "./dynamo-keys.js";
 
-const PAYMENT_SK = "PAYMENT";
-export const paymentPk = (paymentId: string) => `PAYMENT#${paymentId}`;
-const orderPk = (orderId: string) => `ORDER#${orderId}`;
-const seq = (version: number) => String(version).padStart(10, "0");
-/** Every outbox item's sort key starts so (and sorts by version, then index). */
-export const OUTBOX_SK_PREFIX = "OUTBOX#";
-/** An event's index within its version, padded so that sort keys keep the events' order. */
-const padIndex = (index: number) => String(index).padStart(4, "0");
-const outboxSk = (version: number, index: number, eventId: string) =>
-  `${OUTBOX_SK_PREFIX}${seq(version)}#${padIndex(index)}#${eventId}`;
-const refundSk = (refundId: string) => `REFUND#${refundId}`;
-const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
-/**
- * The `byStatus` index keys of a payment item (only payment items carry them): its status, and
- * when it entered it with its id (unique, so a cursor is one value). They change with the status
- * only, so the index is rewritten about three times in a payment's life.
- */
-const listKeys = (payment: Payment, statusSince: string) => ({
-  statusSince,
-  listStatus: payment.status,
-  listAt: `${statusSince}#${payment.id}`,
-});
-/** `watch` value of outbox items not published yet. */
-export const OUTBOX_WATCH = "outbox";
-/** How long the stream has to publish an event before the sweeper takes it up. */
-export const OUTBOX_SWEEP_AFTER_SECONDS = 600;
-
-type Item = Record<string, unknown>;
 type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
 
 /** DynamoDB's limits on one transaction: 100 writes, 4 MB in all. */
@@ -122,7 +120,10 @@ export class DynamoPaymentRepository implements PaymentRepository {
   /** The sparse-index attributes that put an open payment on reconciliation's list. */
   private watchFields(payment: Payment): { watch?: string; watchAt?: string } {
     if (!needsWatching(payment)) return {};
-    return { watch: "open", watchAt: nextLookAt(payment.updatedAt, this.reconcileAfterSeconds) };
+    return {
+      watch: PAYMENT_WATCH,
+      watchAt: nextLookAt(payment.updatedAt, this.reconcileAfterSeconds),
+    };
   }
 
   async dueForReconciliation(now: string, limit: number): Promise<string[]> {
@@ -131,11 +132,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
         TableName: this.tableName,
         IndexName: "byWatch",
         KeyConditionExpression: "watch = :open AND watchAt <= :now",
-        ExpressionAttributeValues: { ":open": "open", ":now": now },
+        ExpressionAttributeValues: { ":open": PAYMENT_WATCH, ":now": now },
         Limit: limit,
       }),
     );
-    return Items.map((item) => str(item, "pk").replace(/^PAYMENT#/, ""));
+    return Items.map((item) => paymentIdOfPk(str(item, "pk")));
   }
 
   async setWatch(
@@ -155,7 +156,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
               }
             : {
                 UpdateExpression: "SET watch = :open, watchAt = :at",
-                ExpressionAttributeValues: { ":open": "open", ":at": nextAt, ":v": readVersion },
+                ExpressionAttributeValues: {
+                  ":open": PAYMENT_WATCH,
+                  ":at": nextAt,
+                  ":v": readVersion,
+                },
               }),
           ConditionExpression: "version = :v",
         }),
@@ -171,7 +176,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :refund)",
-        ExpressionAttributeValues: { ":pk": paymentPk(paymentId), ":refund": "REFUND#" },
+        ExpressionAttributeValues: { ":pk": paymentPk(paymentId), ":refund": REFUND_SK_PREFIX },
         ConsistentRead: true,
       }),
     );
@@ -192,13 +197,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
             {
               Put: {
                 TableName: this.tableName,
-                Item: {
-                  pk: orderPk(payment.orderId),
-                  sk: "ORDER",
-                  type: "order",
-                  paymentId: payment.id,
-                  createdAt: payment.createdAt,
-                },
+                Item: orderItem(payment),
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
@@ -224,17 +223,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  pk: intentPk(payment.stripePaymentIntentId),
-                  sk: "INTENT",
-                  type: "intent",
-                  paymentId: payment.id,
-                },
-              },
-            },
+            { Put: { TableName: this.tableName, Item: intentItem(payment) } },
             {
               Put: {
                 TableName: this.tableName,
@@ -304,7 +293,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 
   async paymentIdForOrder(orderId: string): Promise<string | undefined> {
-    const Item = await this.item(orderPk(orderId), "ORDER");
+    const Item = await this.item(orderPk(orderId), ORDER_SK);
     return Item === undefined ? undefined : str(Item, "paymentId");
   }
 
@@ -338,7 +327,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
                   ":v": payment.version,
                   ":captured": "captured",
                   ":partial": "partially_refunded",
-                  ":open": "open",
+                  ":open": PAYMENT_WATCH,
                   ":due": nextLookAt(refund.createdAt, this.reconcileAfterSeconds),
                 },
               },
@@ -346,12 +335,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
             {
               Put: {
                 TableName: this.tableName,
-                Item: {
-                  ...refund,
-                  pk: paymentPk(payment.id),
-                  sk: refundSk(refund.id),
-                  type: "refund",
-                },
+                Item: refundItem(payment.id, refund),
                 // A refund released as `canceled` never reached Stripe (a 429, or nothing
                 // answered and reconciliation found no such refund): the same request may hold it
                 // again. The payment's version check above still re-decides the remainder.
@@ -481,7 +465,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 
   async paymentIdForIntent(paymentIntentId: string): Promise<string | undefined> {
-    const Item = await this.item(intentPk(paymentIntentId), "INTENT");
+    const Item = await this.item(intentPk(paymentIntentId), INTENT_SK);
     return Item === undefined ? undefined : str(Item, "paymentId");
   }
 
@@ -509,10 +493,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
         }),
       );
       for (const found of page.Items ?? []) {
-        const item = parseOutboxItem(found);
-        if (item === undefined) {
-          throw new Error(`stored item ${String(found.pk)} ${String(found.sk)} is no outbox item`);
-        }
+        const item = toOutboxItem(found);
         for (const event of item.events) {
           out.push({
             id: event.id,
@@ -535,7 +516,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
         : decodeCursor(page.cursor, {
             customerId: (v) => v === customerId,
             createdAt: (v) => v.length <= 40,
-            pk: (v) => v.startsWith("PAYMENT#"),
+            pk: isPaymentPk,
             sk: (v) => v === PAYMENT_SK,
           });
     const { Items = [], LastEvaluatedKey } = await this.client.send(
@@ -550,7 +531,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
       }),
     );
     return {
-      items: Items.map((item) => str(item, "pk").replace(/^PAYMENT#/, "")),
+      items: Items.map((item) => paymentIdOfPk(str(item, "pk"))),
       ...(LastEvaluatedKey === undefined ? {} : { nextCursor: encodeCursor(LastEvaluatedKey) }),
     };
   }
@@ -559,11 +540,10 @@ export class DynamoPaymentRepository implements PaymentRepository {
     const after =
       query.cursor === undefined
         ? undefined
-        : decodeCursor(query.cursor, { listAt: (v) => /^[^#]{1,40}#pay_[0-9a-z]{26}$/.test(v) })
-            .listAt;
+        : decodeCursor(query.cursor, { listAt: isListAt }).listAt;
     const lo = query.from;
-    // An upper bound ends with `#~`, after every `#<payment id>` of the same time.
-    const hi = after ?? (query.to === undefined ? undefined : `${query.to}#~`);
+    // An upper bound ends after every `#<payment id>` of the same time.
+    const hi = after ?? (query.to === undefined ? undefined : listAtUpTo(query.to));
     const statuses = query.statuses.length === 0 ? PAYMENT_STATUSES : query.statuses;
     // One index partition per status, read newest first, merged; one more than a page each (and
     // one for the cursor's own item) tells whether anything is left.
@@ -599,7 +579,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
     const taken = merged.slice(0, query.limit);
     const last = taken.at(-1);
     return {
-      items: taken.map((at) => at.slice(at.lastIndexOf("#") + 1)),
+      items: taken.map(paymentIdOfListAt),
       ...(merged.length > query.limit && last !== undefined
         ? { nextCursor: encodeCursor({ listAt: last }) }
         : {}),
@@ -703,17 +683,6 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 }
 
-/** One history entry as the payment item's `history` list holds it. */
-function storedChange(change: StatusChange): Item {
-  return {
-    status: change.status,
-    at: change.at,
-    source: change.source,
-    ...(change.actor === undefined ? {} : { actor: change.actor }),
-    ...(change.dispute === undefined ? {} : { dispute: change.dispute }),
-  };
-}
-
 /** Keys of `T` that are optional. */
 type OptionalKeys<T> = {
   [K in keyof T]-?: Record<never, never> extends Pick<T, K> ? K : never;
@@ -771,184 +740,5 @@ function paymentUpdate(
     UpdateExpression: `SET ${sets.join(", ")}${removes.length === 0 ? "" : ` REMOVE ${removes.join(", ")}`}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
-  };
-}
-
-/**
- * The outgoing events of one change, in order. The stream publishes them at once; until the item
- * is marked published it also sits in the `byWatch` index (watch = "outbox"), where the outbox
- * sweeper finds any the stream could not deliver (a broker outage longer than the stream keeps
- * records, say). Each event is kept as its envelope only: ids, types and times are read from it.
- */
-function outboxItem(payment: Payment, version: number, events: readonly OutboxEvent[]): Item {
-  const first = events[0];
-  if (first === undefined) throw new Error("an outbox item needs an event");
-  return {
-    pk: paymentPk(payment.id),
-    sk: outboxSk(version, 0, first.id),
-    type: "outbox",
-    partitionKey: payment.orderId,
-    events,
-    watch: OUTBOX_WATCH,
-    // Unique and in the order the changes happened (ties broken by version), so the sweeper
-    // publishes an order's events in order.
-    watchAt: `${new Date(Date.parse(first.occurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${padIndex(0)}`,
-  };
-}
-
-// ---- item mapping: items are our own writes, but a corrupt one must fail loudly, not propagate.
-
-function str(item: Item, key: string): string {
-  const v = item[key];
-  if (typeof v !== "string") throw new Error(`stored item ${String(item.pk)} has no string ${key}`);
-  return v;
-}
-function num(item: Item, key: string): number {
-  const v = item[key];
-  if (typeof v !== "number") throw new Error(`stored item ${String(item.pk)} has no number ${key}`);
-  return v;
-}
-function optStr(item: Item, key: string): string | undefined {
-  const v = item[key];
-  return typeof v === "string" ? v : undefined;
-}
-function strings(value: unknown): Record<string, string> | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v;
-  return out;
-}
-
-function toPayment(item: Item): Payment {
-  const status = str(item, "status");
-  const captureMethod = str(item, "captureMethod");
-  const description = optStr(item, "description");
-  const metadata = strings(item.metadata);
-  const failureCode = optStr(item, "failureCode");
-  const failureMessage = optStr(item, "failureMessage");
-  return {
-    id: str(item, "id"),
-    orderId: str(item, "orderId"),
-    customerId: str(item, "customerId"),
-    status: asStatus(status),
-    amount: num(item, "amount"),
-    currency: str(item, "currency"),
-    captureMethod: captureMethod === "manual" ? "manual" : "automatic",
-    ...(description === undefined ? {} : { description }),
-    ...(metadata === undefined ? {} : { metadata }),
-    stripePaymentIntentId: str(item, "stripePaymentIntentId"),
-    amountCaptured: num(item, "amountCaptured"),
-    amountRefunded: num(item, "amountRefunded"),
-    amountRefundPending: num(item, "amountRefundPending"),
-    ...(failureCode === undefined ? {} : { failureCode }),
-    ...(failureMessage === undefined ? {} : { failureMessage }),
-    lifecycle: toLifecycle(item.lifecycle),
-    ...(item.dispute === undefined ? {} : { dispute: toDispute(item) }),
-    version: num(item, "version"),
-    createdAt: str(item, "createdAt"),
-    updatedAt: str(item, "updatedAt"),
-    ...(typeof item.statusSince === "string" ? { statusSince: item.statusSince } : {}),
-    ...(item.appliedStripeEvents === undefined
-      ? {}
-      : { appliedStripeEvents: stringList(item, "appliedStripeEvents") }),
-  };
-}
-
-/** A list of strings; anything else stored there is corrupt. */
-function stringList(item: Item, key: string): string[] {
-  const v = item[key];
-  if (!Array.isArray(v) || !v.every((e) => typeof e === "string")) {
-    throw new Error(`stored item ${String(item.pk)} has a ${key} that is not a list of strings`);
-  }
-  return v;
-}
-
-/** The history entries a payment item holds (none in an item written before they moved there). */
-function toHistory(item: Item): StatusChange[] {
-  const v = item.history;
-  if (v === undefined) return [];
-  if (!Array.isArray(v))
-    throw new Error(`stored item ${String(item.pk)} has a history that is not a list`);
-  return v.map((entry: unknown) => {
-    if (typeof entry !== "object" || entry === null) {
-      throw new Error(`stored item ${String(item.pk)} has a history entry that is not a map`);
-    }
-    return toStatusChange({ ...Object.fromEntries(Object.entries(entry)), pk: item.pk });
-  });
-}
-
-/** The stored dispute; a payment item with a dispute that is not one is corrupt. */
-function toDispute(item: Item): Dispute {
-  const value = item.dispute;
-  if (typeof value !== "object" || value === null) {
-    throw new Error(`stored item ${String(item.pk)} has a dispute that is not a map`);
-  }
-  const d: Item = { ...Object.fromEntries(Object.entries(value)), pk: item.pk };
-  return {
-    id: str(d, "id"),
-    status: str(d, "status"),
-    reason: str(d, "reason"),
-    amount: num(d, "amount"),
-    at: num(d, "at"),
-    closed: d.closed === true,
-  };
-}
-
-function toLifecycle(value: unknown): Lifecycle {
-  if (typeof value !== "object" || value === null) return NO_LIFECYCLE;
-  const v: Item = Object.fromEntries(Object.entries(value));
-  const outcome = v.attemptOutcome;
-  return {
-    authorized: v.authorized === true,
-    canceled: v.canceled === true,
-    amountCapturable: typeof v.amountCapturable === "number" ? v.amountCapturable : 0,
-    attemptAt: typeof v.attemptAt === "number" ? v.attemptAt : 0,
-    attemptOutcome:
-      outcome === "processing" || outcome === "failed" || outcome === "requires_action"
-        ? outcome
-        : "none",
-    ...(typeof v.attemptId === "string" ? { attemptId: v.attemptId } : {}),
-  };
-}
-
-function asStatus(value: string): Payment["status"] {
-  if (!isPaymentStatus(value)) throw new Error(`unknown stored payment status ${value}`);
-  return value;
-}
-
-function toStatusChange(item: Item): StatusChange {
-  const source = str(item, "source");
-  const actor = optStr(item, "actor");
-  const dispute = optStr(item, "dispute");
-  return {
-    ...(actor === undefined ? {} : { actor }),
-    ...(dispute === undefined ? {} : { dispute }),
-    status: asStatus(str(item, "status")),
-    at: str(item, "at"),
-    source:
-      source === "order.placed" || source === "stripe" || source === "reconciliation"
-        ? source
-        : "api",
-  };
-}
-
-function toRefund(item: Item): Refund {
-  const status = str(item, "status");
-  if (!isRefundStatus(status)) throw new Error(`unknown stored refund status ${status}`);
-  const reservation = str(item, "reservation");
-  const reason = optStr(item, "reason");
-  const stripeRefundId = optStr(item, "stripeRefundId");
-  return {
-    id: str(item, "id"),
-    paymentId: str(item, "paymentId"),
-    amount: num(item, "amount"),
-    ...(reason === "duplicate" || reason === "fraudulent" || reason === "requested_by_customer"
-      ? { reason }
-      : {}),
-    status,
-    ...(stripeRefundId === undefined ? {} : { stripeRefundId }),
-    reservation: reservation === "released" || reservation === "settled" ? reservation : "held",
-    createdAt: str(item, "createdAt"),
-    updatedAt: str(item, "updatedAt"),
   };
 }

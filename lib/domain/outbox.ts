@@ -8,54 +8,46 @@
  * across topics a consumer may see `payment.captured` before `payment.authorized`. In single
  * mode every event of an order is on one partition of one topic, in the order published.
  */
-import * as z from "../zod.js";
-import { EVENT_TYPES } from "./events.js";
+import type { PaymentEventType } from "./events.js";
 import { type TopicNaming, topicOf } from "./topics.js";
 
 export { SINGLE_TOPIC, TOPIC_MODES, type TopicMode, type TopicNaming, topicOf } from "./topics.js";
 
-const storedEvent = z.looseObject({
-  id: z.string(),
-  type: z.enum(EVENT_TYPES),
-  occurredAt: z.string(),
-});
-
 /**
- * An outbox item as stored (and as the table's stream shows it): the events of one change of the
- * payment, in order (`events`). Items written before one item held a change's events hold one
- * event (`event`); both read the same.
+ * An event as its outbox item holds it: the event's envelope (`OutboxEvent`, lib/domain/events.ts).
+ * Publishing reads its id, type and time; the rest goes out as it is.
  */
-const storedItem = z.object({
-  pk: z.string(),
-  sk: z.string(),
-  type: z.literal("outbox"),
-  partitionKey: z.string(),
-  events: z.optional(z.array(storedEvent).check(z.minLength(1))),
-  event: z.optional(storedEvent),
-  publishedAt: z.optional(z.string()),
-});
+export interface OutboxEventRecord {
+  readonly id: string;
+  readonly type: PaymentEventType;
+  readonly occurredAt: string;
+  readonly [field: string]: unknown;
+}
 
-export type OutboxEventRecord = z.infer<typeof storedEvent>;
+/** Which outbox item it is: the payment it belongs to and its place among that payment's items. */
+export interface OutboxItemId {
+  /** The payment whose change wrote the item. */
+  readonly paymentId: string;
+  /**
+   * The item's position among its payment's outbox items: opaque (the store makes it), unique
+   * within the payment, and it sorts (as a string) in the order the payment's changes happened.
+   */
+  readonly position: string;
+}
 
-export interface OutboxItem {
-  readonly pk: string;
-  readonly sk: string;
+/** The outgoing events of one change of a payment, and whether they reached the event bus. */
+export interface OutboxItem extends OutboxItemId {
   /** The Kafka key of every event of the item: the order id. */
   readonly partitionKey: string;
   /** The change's events, in the order they happened (at least one). */
   readonly events: readonly OutboxEventRecord[];
+  /** When the item was marked published (absent: not yet). */
   readonly publishedAt?: string;
 }
 
-/** The outbox item `value` is, if it is one (anything else is not an outbox item). */
-export function parseOutboxItem(value: unknown): OutboxItem | undefined {
-  const parsed = storedItem.safeParse(value);
-  if (!parsed.success) return undefined;
-  const { pk, sk, partitionKey, publishedAt } = parsed.data;
-  const events = parsed.data.events ?? (parsed.data.event === undefined ? [] : [parsed.data.event]);
-  if (events.length === 0) return undefined;
-  return { pk, sk, partitionKey, events, ...(publishedAt === undefined ? {} : { publishedAt }) };
-}
+/** Whether `a` and `b` are the same outbox item (maybe read at different times). */
+export const sameOutboxItem = (a: OutboxItemId, b: OutboxItemId): boolean =>
+  a.paymentId === b.paymentId && a.position === b.position;
 
 export interface OutboxMessage {
   readonly topic: string;

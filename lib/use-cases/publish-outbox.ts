@@ -6,12 +6,7 @@
  * whatever the stream gave up on, so an event is delayed by an outage but never dropped.
  * Delivery is at least once; consumers deduplicate on the event id.
  */
-import {
-  type OutboxItem,
-  parseOutboxItem,
-  type TopicNaming,
-  toMessages,
-} from "../domain/outbox.js";
+import { type OutboxItem, sameOutboxItem, type TopicNaming, toMessages } from "../domain/outbox.js";
 import type { Clock, EventPublisher, OutboxStore } from "../ports.js";
 
 export interface PublishDeps {
@@ -19,11 +14,6 @@ export interface PublishDeps {
   readonly outbox: OutboxStore;
   readonly clock: Clock;
   readonly topics: TopicNaming;
-}
-
-/** An item from the stream's new image, if it is an outbox item (anything else is not ours). */
-export function outboxItemFrom(image: unknown): OutboxItem | undefined {
-  return parseOutboxItem(image);
 }
 
 /**
@@ -47,9 +37,9 @@ export type PublishOutcome = "published" | "already_published" | "deferred";
  */
 export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<PublishOutcome> {
   const pending = await deps.outbox.unpublishedUpTo(item);
-  if (!pending.some((p) => p.sk === item.sk)) return "already_published";
+  if (!pending.some((p) => sameOutboxItem(p, item))) return "already_published";
   for (const earlier of pending) {
-    if (earlier.sk === item.sk) break;
+    if (sameOutboxItem(earlier, item)) break;
     try {
       await publishOne(deps, earlier);
     } catch {

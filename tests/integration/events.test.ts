@@ -8,10 +8,10 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
+import { readOutboxItem } from "../../lib/adapters/dynamo-codecs.js";
 import { paymentIdForOrderPlaced } from "../../lib/domain/ids.js";
 import type { OutboxItem } from "../../lib/domain/outbox.js";
 import type { OutboxStore } from "../../lib/ports.js";
-import { outboxItemFrom } from "../../lib/use-cases/publish-outbox.js";
 import { type LocalKafka, startLocalKafka } from "../../local/kafka.js";
 import { type Collected, type Collector, collect } from "../support/kafka-collector.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
@@ -98,7 +98,7 @@ async function outboxItems(paymentId: string): Promise<OutboxItem[]> {
     }),
   );
   return Items.flatMap((i) => {
-    const item = outboxItemFrom(i);
+    const item = readOutboxItem(i);
     return item === undefined ? [] : [item];
   });
 }
@@ -474,7 +474,7 @@ describe("the outbox sweeper", () => {
       markPublished: (item, now) => store.markPublished(item, now),
       unpublishedUpTo: (item) => store.unpublishedUpTo(item),
       due: async (now, limit) =>
-        (await store.due(now, limit)).filter((i) => i.pk === `PAYMENT#${paymentId}`),
+        (await store.due(now, limit)).filter((i) => i.paymentId === paymentId),
     };
     const deps = { ...publishDeps, outbox };
     // Not due yet: the stream gets ten minutes first.

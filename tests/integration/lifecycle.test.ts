@@ -6,7 +6,8 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
-import { type OutboxEventRecord, parseOutboxItem } from "../../lib/domain/outbox.js";
+import { readOutboxItem } from "../../lib/adapters/dynamo-codecs.js";
+import type { OutboxEventRecord } from "../../lib/domain/outbox.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
 import { scaled } from "../support/time.js";
 
@@ -76,7 +77,7 @@ async function outboxEvents(id: string): Promise<OutboxEventRecord[]> {
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const found of page.Items ?? []) events.push(...(parseOutboxItem(found)?.events ?? []));
+    for (const found of page.Items ?? []) events.push(...(readOutboxItem(found)?.events ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   return events;

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
-import { paymentPk } from "../../lib/adapters/dynamo-payment-repository.js";
+import { paymentPk } from "../../lib/adapters/dynamo-keys.js";
 import { auditEntry } from "../../lib/domain/audit.js";
 import { paymentEvent } from "../../lib/domain/events.js";
 import { paymentIdForRequest } from "../../lib/domain/ids.js";
