@@ -67,6 +67,8 @@ interface Samples {
 }
 
 const WEBHOOK_SECRET = "whsec_bench";
+/** A well-formed dead-letter id that names none: redrive and discard read, then answer 404. */
+const NO_DEAD_LETTER = `dl_${"0".repeat(26)}`;
 const STRIPE_KEY = "sk_test_bench";
 
 export async function measureFirstCalls(options: FirstCallOptions): Promise<FirstCallRow[]> {
@@ -261,13 +263,13 @@ export async function measureFirstCalls(options: FirstCallOptions): Promise<Firs
       await fn("list-dead-letters", await httpEvent("GET", "/api/dead-letters", ops));
       await fn(
         "redrive-dead-letter",
-        await httpEvent("POST", "/api/dead-letters/dl_bench/redrive", ops, "{}"),
+        await httpEvent("POST", `/api/dead-letters/${NO_DEAD_LETTER}/redrive`, ops, "{}"),
       );
       await fn(
         "discard-dead-letter",
         await httpEvent(
           "POST",
-          "/api/dead-letters/dl_bench/discard",
+          `/api/dead-letters/${NO_DEAD_LETTER}/discard`,
           ops,
           JSON.stringify({ reason: "bench" }),
         ),
