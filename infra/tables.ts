@@ -11,7 +11,8 @@
  *                                                 written; begins_with PAYMENT reads both)
  *   PAYMENT#<paymentId> / REFUND#<refundId>       one refund and its reserved amount
  *   PAYMENT#<paymentId> / OUTBOX#<ver>#0000#<id>  the outgoing events of one change, in order
- *                                                 (published from the stream)
+ *                                                 (published from the stream; earlier versions
+ *                                                 wrote OUTBOX#<ver>#<n>#<id>, one event each)
  *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
  *   INTENT#<paymentIntentId> / INTENT             which payment a Stripe PaymentIntent belongs to
  *   STRIPE_EVENT#<eventId> / EVENT                a Stripe event applied before the payment item

@@ -91,7 +91,8 @@ export interface Payment {
   /**
    * Ids of the latest Stripe events applied to the payment, oldest first, at most
    * `APPLIED_STRIPE_EVENTS_KEPT`: a redelivery of one is known from the payment's own read. An older
-   * event delivered again is merged again, which changes nothing (the facts merge idempotently).
+   * event delivered again is merged again, which changes nothing it already holds (the facts merge
+   * idempotently; a refund event re-reads Stripe's refunds and may bring newer ones).
    */
   readonly appliedStripeEvents?: readonly string[];
 }

@@ -2,11 +2,12 @@
  * POST /api/webhooks/stripe through the local gateway: signatures, duplicates (also concurrent),
  * events for PaymentIntents that are not ours or not recorded yet, and base64 bodies.
  */
-import { DeleteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { STRIPE_API_VERSION } from "../../lib/adapters/stripe-facts.js";
+import { APPLIED_STRIPE_EVENTS_KEPT } from "../../lib/domain/payment.js";
 import { type Stack, startStack, uniqueId, WEBHOOK_SECRET } from "../support/stack.js";
 
 let stack: Stack;
@@ -162,6 +163,32 @@ describe("applied once", () => {
     ]);
   });
 
+  it("an event the payment no longer remembers (pushed out of its last ids), delivered again: merged again, nothing written", async () => {
+    const { id, payload } = await succeededEventFor();
+    expect((await send(payload, sign(payload))).status).toBe(200);
+    const applied = await stack.repository.getWithHistory(id);
+    expect(applied?.payment.status).toBe("captured");
+    // As if eight newer events had been applied since: the first one's id is gone from the item.
+    const newer = Array.from({ length: APPLIED_STRIPE_EVENTS_KEPT }, (_, n) => `evt_newer_${n}`);
+    await stack.documentClient.send(
+      new UpdateCommand({
+        TableName: tables.payments.name,
+        Key: { pk: `PAYMENT#${id}`, sk: "PAYMENT" },
+        UpdateExpression: "SET appliedStripeEvents = :ids",
+        ExpressionAttributeValues: { ":ids": newer },
+      }),
+    );
+    const outboxBefore = await stack.repository.listOutbox(id);
+
+    const again = await send(payload, sign(payload));
+    expect(again.status).toBe(200);
+    const after = await stack.repository.getWithHistory(id);
+    expect(after?.payment.version).toBe(applied?.payment.version);
+    expect(after?.payment.appliedStripeEvents).toEqual(newer);
+    expect(after?.history).toEqual(applied?.history);
+    expect(await stack.repository.listOutbox(id)).toEqual(outboxBefore);
+  });
+
   it("acknowledges event types it ignores", async () => {
     const payload = JSON.stringify({
       id: "evt_ignored",
@@ -282,7 +309,8 @@ describe("metrics", () => {
     // Of the 10 concurrent copies, the 9 that lost are duplicates (or found nothing left to change).
     expect(total("WebhookDuplicate")).toBeGreaterThanOrEqual(1);
     expect(total("WebhookDuplicate")).toBeLessThanOrEqual(9);
-    expect(total("PaymentCaptured")).toBe(3);
+    // One per payment this file captures before this test (4).
+    expect(total("PaymentCaptured")).toBe(4);
     expect(total("WebhookRetryRequested")).toBe(1);
     expect(total("StripeLatency")).toBeGreaterThan(0);
     for (const doc of emf)
