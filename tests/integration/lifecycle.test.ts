@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { readOutboxItem } from "../../lib/adapters/dynamo-codecs.js";
 import type { OutboxEventRecord } from "../../lib/domain/outbox.js";
+import type { ChangePlan, PaymentRepository } from "../../lib/ports.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
 import { scaled } from "../support/time.js";
 
@@ -672,6 +673,59 @@ describe("reconciliation limits", () => {
       expect((await resend(last)).map((d) => d.status)).toEqual([200]);
       expect((await resend(first)).map((d) => d.status)).toEqual([200, 200]);
       expect((await outboxEvents(id)).length).toBe(events);
+    },
+    scaled(180_000),
+  );
+
+  it(
+    `a charge.refunded that stops between the writes of its ${REFUNDS} refunds finishes when delivered again, once each`,
+    async () => {
+      const { id, pi, refundIds } = await refundedWithoutWebhooks();
+      const event = stack.simulator
+        .events()
+        .find(
+          (e) =>
+            e.type === "charge.refunded" &&
+            (e.data.object as { payment_intent?: unknown }).payment_intent === pi,
+        );
+      if (event === undefined) throw new Error("no charge.refunded");
+      const { noticeOf } = await import("../../lib/adapters/stripe-events.js");
+      const { handleStripeEvent } = await import("../../lib/use-cases/handle-stripe-event.js");
+      const runtime = await import("../../lib/runtime/storage.js");
+      const stripe = await import("../../lib/runtime/stripe.js");
+      const notice = noticeOf(event);
+      if (notice === undefined) throw new Error("charge.refunded is not a notice");
+      // The function dies after the first of the writes the refunds take (one transaction holds
+      // at most 100 items): the real repository, whose second applyChange never happens.
+      const real = runtime.repository;
+      let writes = 0;
+      const dying: PaymentRepository = Object.assign(Object.create(real), {
+        applyChange: async (plan: ChangePlan) => {
+          writes++;
+          if (writes > 1) throw new Error("the function died between two writes");
+          return real.applyChange(plan);
+        },
+      });
+      await expect(
+        handleStripeEvent(
+          { repository: dying, provider: stripe.provider, clock: runtime.clock },
+          notice,
+        ),
+      ).rejects.toThrow(/died/);
+      const partly = await stack.repository.get(id);
+      expect(partly?.amountRefunded).toBeGreaterThan(0);
+      expect(partly?.amountRefunded).toBeLessThan(10_000);
+      // Not recorded as applied: the event id goes with the last write only.
+      expect(partly?.appliedStripeEvents ?? []).not.toContain(event.id);
+
+      // Stripe delivers it again (the webhook answered nothing): the rest settles, once each.
+      const res = await fetch(`${stack.simulator.url}/_simulator/events/${event.id}/resend`, {
+        method: "POST",
+      });
+      expect(res.status).toBe(200);
+      await stack.simulator.drainWebhooks();
+      await expectSettledOnce(id, refundIds, "stripe");
+      expect((await stack.repository.get(id))?.appliedStripeEvents).toContain(event.id);
     },
     scaled(180_000),
   );
