@@ -143,6 +143,33 @@ export async function createTables(
   ]);
 }
 
+export interface LocalTables extends LocalDynamoDb {
+  /** A client of the server (no tracing, no retries beyond the SDK's), for seeding and reading. */
+  readonly client: DynamoDBClient;
+}
+
+/**
+ * A local DynamoDB server with this project's tables, for the scripts (`npm run cost`, the
+ * bench): the server, a client of it, and one stop() for both.
+ */
+export async function startLocalTables(
+  options: { port?: number; log?: (line: string) => void } = {},
+): Promise<LocalTables> {
+  const db = await startLocalDynamoDb(options);
+  const client = new DynamoDBClient(localDynamoDbClientConfig(db.endpoint));
+  const stop = async () => {
+    client.destroy();
+    await db.stop();
+  };
+  try {
+    await createTables(client);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint: db.endpoint, port: db.port, client, stop };
+}
+
 /** The shape of one entry of infra/tables.ts. */
 interface TableSpec {
   readonly name: string;

@@ -18,18 +18,14 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DynamoDBClient, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import Stripe from "stripe";
 import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { STRIPE_API_VERSION } from "../../lib/adapters/stripe-facts.js";
 import { generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
-import {
-  createTables,
-  localDynamoDbClientConfig,
-  startLocalDynamoDb,
-} from "../../local/dynamodb.js";
+import { startLocalTables } from "../../local/dynamodb.js";
 import { startGateway } from "../../local/gateway.js";
 import { startLocalKafka } from "../../local/kafka.js";
 import { startStripeSimulator } from "../../local/stripe-simulator/index.js";
@@ -70,16 +66,20 @@ const WEBHOOK_SECRET = "whsec_bench";
 /** A well-formed dead-letter id that names none: redrive and discard read, then answer 404. */
 const NO_DEAD_LETTER = `dl_${"0".repeat(26)}`;
 const STRIPE_KEY = "sk_test_bench";
+/** The functions that get the local broker's settings (order-placed reads only auth and prefix). */
+const KAFKA_FUNCTIONS: ReadonlySet<string> = new Set([
+  "publish-outbox",
+  "sweep-outbox",
+  "order-placed",
+]);
 
 export async function measureFirstCalls(options: FirstCallOptions): Promise<FirstCallRow[]> {
   const log = options.log ?? (() => {});
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const db = await startLocalDynamoDb();
+    const db = await startLocalTables();
     cleanups.unshift(db.stop);
-    const direct = new DynamoDBClient(localDynamoDbClientConfig(db.endpoint));
-    cleanups.unshift(async () => direct.destroy());
-    await createTables(direct);
+    const direct = db.client;
     const simulator = await startStripeSimulator({ port: 0, webhookSecret: WEBHOOK_SECRET });
     cleanups.unshift(simulator.close);
     const kafka = await startLocalKafka();
@@ -150,8 +150,7 @@ export async function measureFirstCalls(options: FirstCallOptions): Promise<Firs
     const environmentOf = (name: string): Record<string, string> => ({
       ...functionEnvironment(name),
       ...local,
-      ...(name === "publish-outbox" || name === "sweep-outbox" ? kafkaLocal : {}),
-      ...(name === "order-placed" ? { KAFKA_AUTH: "plaintext", KAFKA_TOPIC_PREFIX: "bench." } : {}),
+      ...(KAFKA_FUNCTIONS.has(name) ? kafkaLocal : {}),
     });
 
     const eventsDir = join(DIST, "bench", "first-call");

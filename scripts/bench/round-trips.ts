@@ -16,18 +16,13 @@ import { createServer, Agent as HttpAgent, request as httpRequest } from "node:h
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import Stripe from "stripe";
 import { routes } from "../../infra/routes.js";
 import { tables } from "../../infra/tables.js";
 import { DynamoPaymentRepository } from "../../lib/adapters/dynamo-payment-repository.js";
 import { generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";
-import {
-  createTables,
-  localDynamoDbClientConfig,
-  startLocalDynamoDb,
-} from "../../local/dynamodb.js";
+import { startLocalTables } from "../../local/dynamodb.js";
 import { type LambdaHttpHandler, startGateway } from "../../local/gateway.js";
 import { startStripeSimulator } from "../../local/stripe-simulator/index.js";
 import { DIST } from "./bundle.js";
@@ -152,16 +147,10 @@ export async function measureRoundTrips(
 ): Promise<RoundTripRow[]> {
   const runs = options.runs ?? 3;
   const log = options.log ?? (() => {});
-  const db = await startLocalDynamoDb();
-  const direct = new DynamoDBClient(localDynamoDbClientConfig(db.endpoint));
-  const cleanups: (() => Promise<void>)[] = [
-    async () => {
-      direct.destroy();
-      await db.stop();
-    },
-  ];
+  const db = await startLocalTables();
+  const direct = db.client;
+  const cleanups: (() => Promise<void>)[] = [db.stop];
   try {
-    await createTables(direct);
     const proxy = await startCountingProxy(db.endpoint);
     cleanups.unshift(proxy.close);
     const simulator = await startStripeSimulator({ port: 0, webhookSecret: WEBHOOK_SECRET });

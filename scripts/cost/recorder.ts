@@ -62,7 +62,7 @@ function asItem(v: unknown): WireItem | undefined {
 }
 
 /** One item a write names: its table and key. */
-export interface Target {
+interface Target {
   readonly table: string;
   readonly key: WireItem;
 }
@@ -179,7 +179,7 @@ async function itemOf(endpoint: string, target: Target): Promise<WireItem | unde
  * What kind of item a key names: its table, and for a sort key the upper-case words of it
  * (`PAYMENT#HISTORY#0000000002#0` is `Payments PAYMENT#HISTORY`), leaving out ids and versions.
  */
-export function kindOf(target: Target): string {
+function kindOf(target: Target): string {
   const names = keyNames[target.table] ?? [];
   const sortKey = names[1] === undefined ? undefined : target.key[names[1]]?.S;
   if (typeof sortKey !== "string") return target.table;
