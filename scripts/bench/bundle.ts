@@ -22,7 +22,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, type Metafile } from "esbuild";
-import { builtinsAsCommonJs } from "../../infra/esbuild-plugins.mjs";
+import lambdaPlugins from "../../infra/esbuild-plugins.mjs";
 import { routes } from "../../infra/routes.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -83,7 +83,7 @@ export function sstBuildOptions(): BuildOptions {
     external: ["sharp", "pg-native"],
     banner: { js: SST_ESM_BANNER },
     // `nodejs.plugins` of infra/functions.ts: the same file.
-    plugins: [builtinsAsCommonJs],
+    plugins: [...lambdaPlugins],
     metafile: true,
     logLevel: "silent",
     absWorkingDir: ROOT,

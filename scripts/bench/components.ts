@@ -47,7 +47,8 @@ export const wrapped = middy(async () => ({ statusCode: 200 })).use(httpJsonBody
 `,
   },
   {
-    name: "kafkajs + MSK IAM signer (KafkaPublisher, IAM)",
+    // Bundled as deployed: producer-only kafkajs (infra/esbuild-plugins.mjs, kafkajsProducerOnly).
+    name: "kafkajs producer-only + MSK IAM signer (KafkaPublisher, IAM; as deployed)",
     contents: `${FLOOR}import { KafkaPublisher } from "./lib/adapters/kafka-publisher.ts";
 export const publisher = new KafkaPublisher({
   brokers: ["b-1.bench:9098"], auth: "iam", region: "us-east-1", clientId: "bench",

@@ -86,10 +86,19 @@ describe("build", () => {
       expect(await resolved("fs/promises", 3)).toEqual({
         path: expect.stringMatching(/fs__promises\.cjs$/),
       });
-      // Not a builtin: left to esbuild; and loads are never taken over.
+      // Not a builtin: left to esbuild; and loads of our own files are never taken over.
       expect(await resolved("stripe", 4)).toEqual({});
       expect(await resolved("./lib/zod.js", 5)).toEqual({});
       expect(await ask(6, "load", { path: join(ROOT, "lib", "zod.ts") })).toEqual({});
+      // kafkajs producer-only: its consumer factory is replaced through the same bridge.
+      const kafkajsSource = join(ROOT, "node_modules", "kafkajs", "src");
+      expect(await ask(7, "load", { path: join(kafkajsSource, "consumer", "index.js") })).toEqual({
+        contents: expect.stringContaining("kafkajs consumer/admin are not bundled"),
+        loader: "js",
+      });
+      expect(await ask(8, "load", { path: join(kafkajsSource, "producer", "index.js") })).toEqual(
+        {},
+      );
       // The file it points to exports the builtin itself.
       const require = createRequire(import.meta.url);
       const shim = http !== null && typeof http === "object" && "path" in http ? http.path : "";
