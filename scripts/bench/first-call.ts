@@ -17,7 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from "aws-lambda";
 import Stripe from "stripe";
@@ -186,12 +186,18 @@ export async function measureFirstCalls(options: FirstCallOptions): Promise<Firs
     const fn = async (name: string, event: unknown) => {
       const file = options.bundles.get(name);
       if (file === undefined) throw new Error(`no bundle for ${name}`);
-      return run(name, file, environmentOf(name), event);
+      // A package with its compile cache (scripts/bench/lambda-layout.ts) reads Lambda's variable.
+      return run(name, file, { ...environmentOf(name), LAMBDA_TASK_ROOT: dirname(file) }, event);
     };
     const key = () => ({ "idempotency-key": randomUUID() });
 
     for (let round = 1; round <= options.runs; round++) {
-      await run(FLOOR_LABEL, options.floor, { ...lambdaEnvironment("floor"), ...local }, {});
+      await run(
+        FLOOR_LABEL,
+        options.floor,
+        { ...lambdaEnvironment("floor"), ...local, LAMBDA_TASK_ROOT: dirname(options.floor) },
+        {},
+      );
       const orderId = `order-bench-${randomUUID().slice(0, 8)}`;
       const created = await fn(
         "create-intent",

@@ -179,6 +179,16 @@ describe("every function", () => {
     }
   });
 
+  it("adds the compile cache to each package after SST's build (hook.postbuild)", () => {
+    for (const evaluation of [dev, production]) {
+      for (const args of functionArgs(evaluation)) {
+        expect(typeof at(args, "hook", "postbuild"), asString(at(args, "handler"))).toBe(
+          "function",
+        );
+      }
+    }
+  });
+
   it("logs Lambda's system records at WARN and its own lines at INFO, in SST's log group", () => {
     for (const evaluation of [dev, production]) {
       for (const args of functionArgs(evaluation)) {
