@@ -29,7 +29,7 @@
  *
  * The cache holds what V8 compiles before a module runs (its top-level code; functions are
  * compiled when first called), for every chunk of the package: those a cold start loads and
- * those loaded later by a dynamic import (the Stripe SDK where it is lazy, the Tracer).
+ * those loaded later by a dynamic import (the Stripe SDK where it is lazy, the X-Ray emitter).
  */
 import { spawnSync } from "node:child_process";
 import {

@@ -81,7 +81,7 @@ export interface StageEntry {
   readonly console?: Partial<ConsoleSettings>;
   readonly throttling?: ApiThrottling;
   readonly logRetention?: LogRetention;
-  /** X-Ray tracing with Powertools Tracer (lib/tracing.ts); default: on for production-like stages. */
+  /** X-Ray tracing (lib/tracing.ts, lib/xray.ts); default: on for production-like stages. */
   readonly tracing?: boolean;
 }
 
@@ -366,7 +366,7 @@ export function functionDefaults(settings: Pick<StageSettings, "logRetention" | 
     runtime: "nodejs24.x",
     architecture: ARCHITECTURE,
     // Splitting: dynamically imported modules (the AWS SDK's unused credential providers, the
-    // Tracer while tracing is off) go to chunks a cold start does not load (npm run bench).
+    // X-Ray emitter while tracing is off) go to chunks a cold start does not load (npm run bench).
     // Plugins (infra/esbuild-plugins.mjs): Node builtins loaded as CommonJS, not as ES modules;
     // kafkajs without its consumer, admin and the requests a producer never sends.
     nodejs: {
@@ -391,7 +391,7 @@ export function handlerPath(name: string): string {
 
 /**
  * Environment every function gets besides the table names: whether lib/tracing.ts loads the
- * Tracer. No `--enable-source-maps`: SST keeps the maps out of the deployed bundle (it uploads
+ * X-Ray emitter (lib/xray.ts). No `--enable-source-maps`: SST keeps the maps out of the deployed bundle (it uploads
  * them for its console), so the flag would map nothing, and with maps beside the bundle it costs
  * 34 to 61 ms of cold start (npm run bench).
  */

@@ -1,8 +1,9 @@
 /**
- * The local gateway and the real handlers with X-Ray tracing on, in a process of its own: the
- * Tracer patches `http`/`https` for the whole process, which must not leak into other tests.
- * Started by tests/integration/tracing.test.ts with the environment of a traced Lambda; prints
- * one line `TRACED_GATEWAY {"url","token"}` when it serves.
+ * The local gateway and the real handlers with X-Ray tracing on, in a process of its own:
+ * lib/tracing.ts decides at import, from the environment, and lib/xray.ts then observes every
+ * outgoing HTTP request of the process (Node's diagnostics channels), which must not leak into
+ * other tests. Started by tests/integration/tracing.test.ts with the environment of a traced
+ * Lambda; prints one line `TRACED_GATEWAY {"url","token"}` when it serves.
  */
 import { routes } from "../../infra/routes.js";
 import { generateDevKeys, signToken, tokenVerifier } from "../../local/auth.js";

@@ -32,18 +32,23 @@ describe("build", () => {
       const atInit = result.packages.map((p) => p.name);
       expect(atInit).toContain("@aws-sdk/client-dynamodb");
       expect(atInit).not.toContain("stripe");
-      // Splitting: the Tracer (tracing off) and the SDK's SSO/STS credential providers are
-      // deployed in chunks of their own that a cold start does not load.
-      expect(atInit).not.toContain("aws-xray-sdk-core");
-      expect(atInit).not.toContain("@aws-lambda-powertools/tracer");
+      // Splitting: the SDK's SSO/STS credential providers (and the X-Ray emitter, tracing off)
+      // are deployed in chunks of their own that a cold start does not load.
       expect(atInit).not.toContain("@aws-sdk/credential-provider-sso");
+      const outputs = Object.entries(result.metafile.outputs);
+      const xrayChunk = outputs.find(([, output]) => "lib/xray.ts" in output.inputs)?.[0];
+      expect(xrayChunk).toBeDefined();
+      const importedAs = outputs.flatMap(([, output]) =>
+        output.imports.filter((i) => i.path === xrayChunk).map((i) => i.kind),
+      );
+      expect(new Set(importedAs)).toEqual(new Set(["dynamic-import"]));
       expect(result.deployedBytes).toBeGreaterThan(result.bytes + 350 * 1024);
       const loaded = await probeImport(result.outfile, functionEnvironment("get-payment"));
       expect(loaded.handler).toBe("function");
       // Builtins load as CommonJS (infra/esbuild-plugins.mjs): an ES import of node:http would
       // have loaded undici through its lazy WebSocket getters.
       expect(loaded.undiciLoaded).toBe(false);
-      // With tracing on, the Tracer's chunk loads at init (top-level await) and works too.
+      // With tracing on, the emitter's chunk loads at init (top-level await) and works too.
       const traced = await probeImport(result.outfile, {
         ...functionEnvironment("get-payment"),
         POWERTOOLS_TRACE_ENABLED: "true",
