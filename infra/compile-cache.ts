@@ -119,7 +119,8 @@ for (const file of files) {
   await import(pathToFileURL(join(task, file)).href).catch(() => undefined);
 }
 flushCompileCache();
-console.log(JSON.stringify({ node: process.versions.node, arch: process.arch }));
+// Then exit: a module that left a timer or a socket open must not keep the build waiting.
+process.stdout.write(JSON.stringify({ node: process.versions.node, arch: process.arch }) + "\\n", () => process.exit(0));
 `;
 
 function run(command: NodeCommand, args: readonly string[], env?: NodeJS.ProcessEnv) {
