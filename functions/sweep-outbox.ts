@@ -10,8 +10,16 @@ export const handler = async (_event?: unknown, context?: Context): Promise<Swee
   startInvocation(context);
   const summary = await sweepOutbox(publishDeps, BATCH);
   count(METRICS.outboxSwept, summary.published);
-  count(METRICS.outboxPublishFailed, summary.failed);
+  // An unreadable item is an event that will never go out: it counts as a failure (alarmed).
+  count(METRICS.outboxPublishFailed, summary.failed + summary.unreadable.length);
   publishMetrics();
-  if (summary.published > 0 || summary.failed > 0) logger.info("outbox sweep", { ...summary });
+  if (summary.unreadable.length > 0) {
+    logger.error("outbox items unreadable, set aside (watch = outbox-unreadable)", {
+      items: summary.unreadable,
+    });
+  }
+  if (summary.published > 0 || summary.failed > 0) {
+    logger.info("outbox sweep", { published: summary.published, failed: summary.failed });
+  }
   return summary;
 };

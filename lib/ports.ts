@@ -224,11 +224,21 @@ export interface EventPublisher {
 }
 
 /** The outbox: the outgoing events of each change, kept with it until published. */
+export interface DueOutbox {
+  readonly items: readonly OutboxItem[];
+  /** Stored items that could not be read as outbox items, set aside (their keys, for people). */
+  readonly unreadable: readonly string[];
+}
+
 export interface OutboxStore {
   /** Marks the item published at `now` (the first mark stays; a gone item is left alone). */
   markPublished(item: OutboxItemId, now: string): Promise<void>;
-  /** Items still unpublished whose sweep time has come, oldest first. */
-  due(now: string, limit: number): Promise<OutboxItem[]>;
+  /**
+   * Items still unpublished whose sweep time has come, oldest first; and the names of those
+   * among them that are no outbox item (corrupt), which it sets aside so they do not take the
+   * places of readable ones at every sweep.
+   */
+  due(now: string, limit: number): Promise<DueOutbox>;
   /**
    * The same payment's unpublished items up to and including `item`, oldest first (`item` is
    * missing when it is already published or gone).

@@ -200,7 +200,9 @@ async function runReconciliation(): Promise<void> {
     if (summary.looked > 0) say(`reconciliation: ${JSON.stringify(summary)}`);
     const sweep = await import("../functions/sweep-outbox.js");
     const swept = await sweep.handler({}, localLambdaContext("sweep-outbox", 300));
-    if (swept.published > 0 || swept.failed > 0) say(`outbox sweep: ${JSON.stringify(swept)}`);
+    if (swept.published > 0 || swept.failed > 0 || swept.unreadable.length > 0) {
+      say(`outbox sweep: ${JSON.stringify(swept)}`);
+    }
   } catch (error) {
     say(`reconciliation failed: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -77,6 +77,11 @@ export const PAYMENT_WATCH = "open";
 
 /** `watch` value of outbox items not published yet. */
 export const OUTBOX_WATCH = "outbox";
+/**
+ * `watch` value of an item in the outbox's place that is no outbox item (corrupt): the sweeper
+ * sets it aside here, out of its way, for people to look at (`watch = outbox-unreadable`).
+ */
+export const OUTBOX_UNREADABLE_WATCH = "outbox-unreadable";
 /** How long the stream has to publish an event before the sweeper takes it up. */
 export const OUTBOX_SWEEP_AFTER_SECONDS = 600;
 /**

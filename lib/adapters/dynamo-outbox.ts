@@ -11,9 +11,14 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { OutboxItem, OutboxItemId } from "../domain/outbox.js";
-import type { OutboxStore } from "../ports.js";
+import type { DueOutbox, OutboxStore } from "../ports.js";
 import { readOutboxItem } from "./dynamo-codecs.js";
-import { OUTBOX_SK_PREFIX, OUTBOX_WATCH, outboxKey } from "./dynamo-keys.js";
+import {
+  OUTBOX_SK_PREFIX,
+  OUTBOX_UNREADABLE_WATCH,
+  OUTBOX_WATCH,
+  outboxKey,
+} from "./dynamo-keys.js";
 
 /** Published events stay readable this long, for operators, then TTL removes them. */
 const KEEP_PUBLISHED_SECONDS = 7 * 24 * 3600;
@@ -82,7 +87,7 @@ export class DynamoOutbox implements OutboxStore {
     return out;
   }
 
-  async due(now: string, limit: number): Promise<OutboxItem[]> {
+  async due(now: string, limit: number): Promise<DueOutbox> {
     const { Items = [] } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -92,7 +97,8 @@ export class DynamoOutbox implements OutboxStore {
         Limit: limit,
       }),
     );
-    const out: OutboxItem[] = [];
+    const items: OutboxItem[] = [];
+    const unreadable: string[] = [];
     for (const key of Items) {
       const { Item } = await this.client.send(
         new GetCommand({
@@ -101,9 +107,34 @@ export class DynamoOutbox implements OutboxStore {
           ConsistentRead: true,
         }),
       );
+      // Gone since the index was read (expired): nothing to do.
+      if (Item === undefined) continue;
       const parsed = readOutboxItem(Item);
-      if (parsed !== undefined && parsed.publishedAt === undefined) out.push(parsed);
+      if (parsed === undefined) {
+        unreadable.push(`${String(Item.pk)} ${String(Item.sk)}`);
+        await this.setAside(Item.pk, Item.sk);
+      } else if (parsed.publishedAt === undefined) {
+        items.push(parsed);
+      }
     }
-    return out;
+    return { items, unreadable };
+  }
+
+  /** Moves an unreadable item out of the sweeper's way, keeping it for people to look at. */
+  private async setAside(pk: unknown, sk: unknown): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk },
+          UpdateExpression: "SET watch = :aside",
+          ConditionExpression: "watch = :outbox",
+          ExpressionAttributeValues: { ":aside": OUTBOX_UNREADABLE_WATCH, ":outbox": OUTBOX_WATCH },
+        }),
+      );
+    } catch (error) {
+      // Another sweep set it aside first, or it is gone.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 }

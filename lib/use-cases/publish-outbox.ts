@@ -64,6 +64,8 @@ export interface SweepSummary {
   published: number;
   /** Outbox items (one change's events each) that could not be sent. */
   failed: number;
+  /** Stored items in the outbox's place that are no outbox item (corrupt), set aside now. */
+  unreadable: string[];
 }
 
 /**
@@ -72,9 +74,10 @@ export interface SweepSummary {
  * that cannot be published must not hold up everyone's.
  */
 export async function sweepOutbox(deps: PublishDeps, limit: number): Promise<SweepSummary> {
-  const summary: SweepSummary = { published: 0, failed: 0 };
+  const due = await deps.outbox.due(deps.clock.now(), limit);
+  const summary: SweepSummary = { published: 0, failed: 0, unreadable: [...due.unreadable] };
   const blocked = new Set<string>();
-  for (const item of await deps.outbox.due(deps.clock.now(), limit)) {
+  for (const item of due.items) {
     if (blocked.has(item.partitionKey)) continue;
     try {
       const outcome = await publishItem(deps, item);

@@ -4,7 +4,7 @@
  * MSK-trigger handler.
  */
 
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
@@ -473,12 +473,17 @@ describe("the outbox sweeper", () => {
     const outbox: OutboxStore = {
       markPublished: (item, now) => store.markPublished(item, now),
       unpublishedUpTo: (item) => store.unpublishedUpTo(item),
-      due: async (now, limit) =>
-        (await store.due(now, limit)).filter((i) => i.paymentId === paymentId),
+      due: async (now, limit) => {
+        const due = await store.due(now, limit);
+        return {
+          items: due.items.filter((i) => i.paymentId === paymentId),
+          unreadable: due.unreadable.filter((name) => name.startsWith(`PAYMENT#${paymentId} `)),
+        };
+      },
     };
     const deps = { ...publishDeps, outbox };
     // Not due yet: the stream gets ten minutes first.
-    expect(await sweepOutbox(deps, 1_000)).toEqual({ published: 0, failed: 0 });
+    expect(await sweepOutbox(deps, 1_000)).toEqual({ published: 0, failed: 0, unreadable: [] });
     const { handler } = await import("../../functions/sweep-outbox.js");
     expect((await handler()).failed).toBe(0);
     expect((await outboxItems(paymentId))[0]?.publishedAt).toBeUndefined();
@@ -486,10 +491,54 @@ describe("the outbox sweeper", () => {
     expect(await sweepOutbox({ ...deps, clock: later }, 1_000)).toEqual({
       published: 1,
       failed: 0,
+      unreadable: [],
     });
     await collector.waitFor((all) => ids(all).includes(eventId ?? "missing"));
     expect((await outboxItems(paymentId))[0]?.publishedAt).toBeDefined();
     expect((await sweepOutbox({ ...deps, clock: later }, 1_000)).published).toBe(0);
+  });
+
+  it("an item in the outbox's place that is no outbox item is set aside and reported, and frees its place", async () => {
+    const pk = `PAYMENT#${uniqueId("unreadable")}`;
+    const sk = "OUTBOX#00000001#0000#not-an-event";
+    // Due long ago, so it heads the outbox's part of the index; it holds no events (corrupt).
+    const watchAt = "2000-01-01T00:10:00.000Z#00000001#0000";
+    await stack.documentClient.send(
+      new PutCommand({
+        TableName: tables.payments.name,
+        Item: { pk, sk, partitionKey: "order-unreadable", watch: "outbox", watchAt },
+      }),
+    );
+    const { sweepOutbox } = await import("../../lib/use-cases/publish-outbox.js");
+    const { publishDeps } = await import("../../lib/runtime/kafka.js");
+    const store = publishDeps.outbox;
+    const mine = (name: string) => name.startsWith(`${pk} `);
+    // Only this item is shown to the sweep (the tables are shared by every test file).
+    const outbox: OutboxStore = {
+      markPublished: (item, now) => store.markPublished(item, now),
+      unpublishedUpTo: (item) => store.unpublishedUpTo(item),
+      due: async (now, limit) => {
+        const due = await store.due(now, limit);
+        return { items: [], unreadable: due.unreadable.filter(mine) };
+      },
+    };
+    // A sweep of one: the item takes the only place, and is reported and set aside.
+    expect(await sweepOutbox({ ...publishDeps, outbox }, 1)).toEqual({
+      published: 0,
+      failed: 0,
+      unreadable: [`${pk} ${sk}`],
+    });
+    const { Item } = await stack.documentClient.send(
+      new GetCommand({ TableName: tables.payments.name, Key: { pk, sk }, ConsistentRead: true }),
+    );
+    expect(Item).toMatchObject({
+      watch: "outbox-unreadable",
+      watchAt,
+      partitionKey: "order-unreadable",
+    });
+    // The next sweep of one does not meet it again: its place goes to the readable items.
+    const next = await store.due(new Date().toISOString(), 1);
+    expect(next.unreadable.filter(mine)).toEqual([]);
   });
 
   it("a newer event the stream hands over after giving up on older ones goes out after them, or waits with them", async () => {
