@@ -435,11 +435,6 @@ export class XRayEmitter {
     this.#daemon = options.daemon ?? parseDaemonAddress(process.env.AWS_XRAY_DAEMON_ADDRESS);
   }
 
-  /** Whether this emitter records (it does; `undefined` stands for "tracing off" in lib/tracing.ts). */
-  isTracingEnabled(): boolean {
-    return true;
-  }
-
   /** Starts observing outgoing HTTP requests (Node's `http.client.*` diagnostics channels). */
   start(): this {
     if (this.#started) return this;

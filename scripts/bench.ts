@@ -20,7 +20,7 @@
  * 25) how far rounds go on while a verdict is undecided; BENCH_FIRST_CALL_RUNS (default 5) the
  * rounds of first invocations.
  */
-import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { routes } from "../infra/routes.js";
 import { buildAll } from "./bench/build-all.js";
@@ -28,7 +28,7 @@ import { bundle, DIST, ROOT } from "./bench/bundle.js";
 import { COMPONENTS } from "./bench/components.js";
 import { functionEnvironment, lambdaEnvironment } from "./bench/env.js";
 import { type FirstCallRow, FLOOR_LABEL, measureFirstCalls } from "./bench/first-call.js";
-import { lambdaPackage, mismatchedPackage } from "./bench/lambda-layout.js";
+import { copyModules, lambdaPackage, mismatchedPackage } from "./bench/lambda-layout.js";
 import { nodeBinary, probeImport } from "./bench/probe.js";
 import { measureRoundTrips, type RoundTripRow } from "./bench/round-trips.js";
 import {
@@ -125,11 +125,7 @@ async function targets(): Promise<Target[]> {
   // create-intent as SST deploys it: the .map files are left out of the zip.
   const createIntentDir = join(DIST, "functions", "create-intent");
   const noMapDir = join(benchDir, "create-intent-without-map");
-  await rm(noMapDir, { recursive: true, force: true });
-  await mkdir(noMapDir, { recursive: true });
-  for (const file of await readdir(createIntentDir)) {
-    if (file.endsWith(".mjs")) await copyFile(join(createIntentDir, file), join(noMapDir, file));
-  }
+  await copyModules(createIntentDir, noMapDir);
   const noMap = join(noMapDir, "bundle.mjs");
   const createIntent = built.functions.find((f) => f.name === "create-intent");
   // What splitting saves: the same two bundles with everything in one file.

@@ -27,7 +27,8 @@ export interface LambdaPackage {
   readonly cacheBytes: number;
 }
 
-async function copyModules(from: string, to: string): Promise<void> {
+/** Empties `to` and copies the `.mjs` files of `from` into it (what SST zips: no maps). */
+export async function copyModules(from: string, to: string): Promise<void> {
   await rm(to, { recursive: true, force: true });
   await mkdir(to, { recursive: true });
   for (const file of await readdir(from)) {
