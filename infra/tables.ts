@@ -14,7 +14,10 @@
  *                                                 (published from the stream; earlier versions
  *                                                 wrote OUTBOX#<ver>#<n>#<id>, one event each)
  *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
- *   INTENT#<paymentIntentId> / INTENT             which payment a Stripe PaymentIntent belongs to
+ *   INTENT#<paymentIntentId> / INTENT             which payment a Stripe PaymentIntent belongs to:
+ *                                                 legacy (read, no longer written since
+ *                                                 2026-12-07; the PaymentIntent's metadata
+ *                                                 `payment_id` names a newer payment)
  *   STRIPE_EVENT#<eventId> / EVENT                a Stripe event applied before the payment item
  *                                                 kept their ids (no longer written or read; TTL
  *                                                 removes them within 30 days)

@@ -101,7 +101,12 @@ export interface PaymentRepository {
   reserveRefund(payment: Payment, refund: Refund, audit: AuditEntry): Promise<ReserveRefundResult>;
   /** Gives a held amount back to the payment's remainder and marks the refund failed. Once only. */
   releaseRefund(refund: Refund, status: RefundStatus, now: string): Promise<void>;
-  /** The payment a Stripe PaymentIntent belongs to. */
+  /**
+   * The payment a Stripe PaymentIntent belongs to, by its legacy mapping item: read, no longer
+   * written (since 2026-12-07), so it answers only for payments created before; a newer payment
+   * is named by its PaymentIntent's metadata (`payment_id`) instead. The caller checks what it is
+   * told (lib/use-cases/handle-stripe-event.ts, read-payments.ts).
+   */
   paymentIdForIntent(paymentIntentId: string): Promise<string | undefined>;
   getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined>;
   /** Ids of payments whose reconciliation look is due at `now`, oldest due first. */
@@ -167,6 +172,12 @@ export interface PaymentNotice {
   readonly refetchRefunds: boolean;
   /** The PaymentIntent's creation: nothing the record will not hold once written. */
   readonly creation: boolean;
+  /**
+   * The payment the notice's own object names in its metadata (`payment_id`): the
+   * PaymentIntent's (set at creation), or a refund's (set on the refunds this service makes).
+   * A claim, not a fact: believed only when that payment's PaymentIntent is this notice's.
+   */
+  readonly claimedPaymentId?: string;
   /** The PaymentIntent's metadata and creation time, when the notice carries the PaymentIntent. */
   readonly intent?: {
     readonly metadata: Readonly<Record<string, string>>;
@@ -187,7 +198,10 @@ export interface PaymentProvider {
   ): Promise<CreatedPaymentIntent>;
   /** The client secret of an existing PaymentIntent, fetched fresh (it is never stored). */
   clientSecret(paymentIntentId: string): Promise<string>;
-  /** The PaymentIntent as Stripe shows it now, with its metadata. */
+  /**
+   * The PaymentIntent as Stripe shows it now, with its metadata (whose `payment_id` names the
+   * payment it was made for: how a payment without a legacy mapping item is found from it).
+   */
   retrieveIntent(paymentIntentId: string): Promise<IntentSnapshot>;
   cancelPaymentIntent(
     paymentIntentId: string,

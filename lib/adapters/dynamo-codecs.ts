@@ -45,16 +45,6 @@ export function orderItem(payment: Payment): Item {
   };
 }
 
-/** Which payment `payment`'s Stripe PaymentIntent belongs to. */
-export function intentItem(payment: Payment): Item {
-  return {
-    pk: intentPk(payment.stripePaymentIntentId),
-    sk: INTENT_SK,
-    type: "intent",
-    paymentId: payment.id,
-  };
-}
-
 /** A refund as its item holds it, under its payment. */
 export function refundItem(paymentId: string, refund: Refund): Item {
   return { ...refund, pk: paymentPk(paymentId), sk: refundSk(refund.id), type: "refund" };

@@ -63,7 +63,6 @@ import type {
 import { auditItem, decodeCursor, encodeCursor, queryAudit } from "./dynamo-audit.js";
 import {
   type Item,
-  intentItem,
   orderItem,
   outboxItem,
   refundItem,
@@ -190,6 +189,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
     audit: AuditEntry,
   ): Promise<InsertPaymentResult> {
     const pk = paymentPk(payment.id);
+    // No PaymentIntent → payment item (2 write units in this transaction): the PaymentIntent's
+    // metadata names the payment; the items earlier creates wrote are still read.
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -223,7 +224,6 @@ export class DynamoPaymentRepository implements PaymentRepository {
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
-            { Put: { TableName: this.tableName, Item: intentItem(payment) } },
             {
               Put: {
                 TableName: this.tableName,
@@ -464,6 +464,11 @@ export class DynamoPaymentRepository implements PaymentRepository {
     return Attributes === undefined ? { ...refund, stripeRefundId } : toRefund(Attributes);
   }
 
+  /**
+   * The legacy PaymentIntent → payment item (`INTENT#<pi>/INTENT`): read for the payments created
+   * before 2026-12-07, which have one; no longer written (`insertNew`), so a newer payment is
+   * found by its PaymentIntent's metadata instead (lib/use-cases/handle-stripe-event.ts).
+   */
   async paymentIdForIntent(paymentIntentId: string): Promise<string | undefined> {
     const Item = await this.item(intentPk(paymentIntentId), INTENT_SK);
     return Item === undefined ? undefined : str(Item, "paymentId");

@@ -11,12 +11,18 @@
  *                                  tell nothing the dispute's status does not)
  *   anything else               -> no notice: acknowledged, ignored
  *
+ * Which payment the object names itself (`claimedPaymentId`, a claim the use case checks): a
+ * PaymentIntent its metadata `payment_id` (set at creation), a Refund its own metadata
+ * `payment_id` (set on the refunds this service makes; none on one made in the Dashboard).
+ * Charges and disputes name none: the use case finds their payment from the PaymentIntent.
+ *
  * Each object is checked (stripe-facts.ts) before anything reads it.
  */
 import type Stripe from "stripe";
 import type { PaymentNotice } from "../ports.js";
 import {
   chargeFact,
+  claimedPaymentIdOf,
   disputeFact,
   intentFact,
   paymentIntentIdOf,
@@ -38,9 +44,11 @@ export function noticeOf(event: Stripe.Event): PaymentNotice | undefined {
     case "payment_intent.partially_funded": {
       const pi = event.data.object;
       const fact = intentFact(pi, at);
+      const claimedPaymentId = claimedPaymentIdOf(pi);
       return {
         ...notice,
         paymentIntentId: pi.id,
+        ...(claimedPaymentId === undefined ? {} : { claimedPaymentId }),
         facts: [fact],
         intent: { metadata: pi.metadata ?? {}, created: pi.created },
         // Creation tells nothing the record will not hold when it is written.
@@ -72,7 +80,13 @@ export function noticeOf(event: Stripe.Event): PaymentNotice | undefined {
       const fact = refundFact(refund, at);
       const paymentIntentId = paymentIntentIdOf(refund);
       if (paymentIntentId === undefined) return undefined;
-      return { ...notice, paymentIntentId, facts: [fact] };
+      const claimedPaymentId = claimedPaymentIdOf(refund);
+      return {
+        ...notice,
+        paymentIntentId,
+        ...(claimedPaymentId === undefined ? {} : { claimedPaymentId }),
+        facts: [fact],
+      };
     }
     case "charge.dispute.created":
     case "charge.dispute.updated":

@@ -185,6 +185,17 @@ export function disputeFact(dispute: Stripe.Dispute, at: number): DisputeFact {
   };
 }
 
+/**
+ * The payment an object (a PaymentIntent or a Refund, already checked) names in its metadata
+ * (`payment_id`), if any: a claim for the caller to check, never proof.
+ */
+export function claimedPaymentIdOf(object: {
+  metadata?: Stripe.Metadata | null;
+}): string | undefined {
+  const paymentId = object.metadata?.payment_id;
+  return paymentId === undefined || paymentId === "" ? undefined : paymentId;
+}
+
 /** The PaymentIntent id an object belongs to, if any. */
 export function paymentIntentIdOf(object: {
   payment_intent?: string | Stripe.PaymentIntent | null;

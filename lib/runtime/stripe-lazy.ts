@@ -1,9 +1,11 @@
 /**
  * A Stripe provider that loads the Stripe SDK on its first call, for the functions that call
  * Stripe only now and then: reads (only an owner's read of an unpaid payment fetches its client
- * secret) and the webhook (signatures are checked with node:crypto; Stripe is called only to
- * re-read refunds or an intent we have not recorded). The bundler puts the SDK in a chunk that
- * a cold start of these functions does not load (npm run bench).
+ * secret, and a search by PaymentIntent without a legacy mapping item reads the PaymentIntent's
+ * metadata) and the webhook (signatures are checked with node:crypto; Stripe is called only to
+ * re-read refunds, or to read the PaymentIntent's metadata when the notice itself does not name
+ * its payment: charges, disputes, refunds made elsewhere). The bundler puts the SDK in a chunk
+ * that a cold start of these functions does not load (npm run bench).
  */
 import type { PaymentProvider } from "../ports.js";
 

@@ -3,10 +3,17 @@
  * finer rules are here). A payment the caller may not read is answered exactly like one that does
  * not exist. The client secret is fetched from Stripe, only for the owner and only while the
  * customer still has to act.
+ *
+ * By PaymentIntent: no PaymentIntent → payment mapping is written any more; the payment id is in
+ * the PaymentIntent's metadata (`payment_id`, set at creation). So a search reads the legacy
+ * mapping item (payments created before 2026-12-07 have one), and without one asks Stripe for
+ * the PaymentIntent (one GET) and reads the payment its metadata names; either way the payment
+ * is answered only if its own PaymentIntent is the one searched for (a PaymentIntent made
+ * elsewhere may name any payment).
  */
 import { type Caller, hasScope, mayRead, requireAnyScope, SCOPES } from "../auth.js";
 import type { AuditEntry } from "../domain/audit.js";
-import { PaymentNotFoundError } from "../domain/errors.js";
+import { PaymentNotFoundError, ProviderRejectedError } from "../domain/errors.js";
 import { isPaymentId } from "../domain/ids.js";
 import { awaitsCustomer } from "../domain/payment.js";
 import type { Refund } from "../domain/refunds.js";
@@ -67,8 +74,10 @@ export async function findPayments(
   if (query.orderId !== undefined)
     return { items: await listPaymentsForOrder(deps, caller, query.orderId) };
   if (query.stripePaymentIntentId !== undefined) {
-    const id = await deps.repository.paymentIdForIntent(query.stripePaymentIntentId);
-    return { items: id === undefined ? [] : await readable(deps, caller, [id]) };
+    const found = await paymentOfIntent(deps, query.stripePaymentIntentId);
+    return {
+      items: found !== undefined && mayRead(caller, found.payment.customerId) ? [found] : [],
+    };
   }
   if (query.customerId !== undefined) {
     // Only an admin may list another customer's payments; anyone else sees none.
@@ -84,6 +93,29 @@ export async function findPayments(
     to: query.to,
   });
   return { ...ids, items: await readable(deps, caller, ids.items) };
+}
+
+/**
+ * The payment of a PaymentIntent, with its history: named by the legacy mapping item, else by
+ * the PaymentIntent's metadata at Stripe; only if that payment holds this PaymentIntent.
+ */
+async function paymentOfIntent(
+  deps: ReadDeps,
+  paymentIntentId: string,
+): Promise<PaymentWithHistory | undefined> {
+  let paymentId = await deps.repository.paymentIdForIntent(paymentIntentId);
+  if (paymentId === undefined) {
+    try {
+      paymentId = (await deps.provider.retrieveIntent(paymentIntentId)).metadata.payment_id;
+    } catch (error) {
+      // Stripe does not know it (another account's, a typo): no payment of ours has it.
+      if (error instanceof ProviderRejectedError) return undefined;
+      throw error;
+    }
+  }
+  if (paymentId === undefined || !isPaymentId(paymentId)) return undefined;
+  const found = await deps.repository.getWithHistory(paymentId);
+  return found?.payment.stripePaymentIntentId === paymentIntentId ? found : undefined;
 }
 
 /** The payments of `ids` the caller may read, in that order (read in parallel). */

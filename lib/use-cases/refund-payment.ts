@@ -70,6 +70,8 @@ export async function refundPayment(deps: RefundDeps, input: RefundInput): Promi
         paymentIntentId: payment.stripePaymentIntentId,
         amount: held.amount,
         reason: held.reason,
+        // Stripe's refund events carry both back: `refund_id` names our record, `payment_id` the
+        // payment (how the webhook finds it without a PaymentIntent → payment item).
         metadata: { payment_id: payment.id, refund_id: held.id },
       },
       `refund:${held.id}`,

@@ -2,7 +2,7 @@
  * The payment API through the local gateway, against the local DynamoDB server and the Stripe
  * simulator over HTTP: create, replay, read, list, auth, bad input.
  */
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { type Stack, startStack, uniqueId } from "../support/stack.js";
@@ -89,6 +89,38 @@ describe("POST /api/payments/intents", () => {
       customer_id: "alice",
       payment_id: res.body.id,
     });
+  });
+
+  it("writes the payment, its order lock, its outbox and audit items, and no PaymentIntent → payment item", async () => {
+    const orderId = uniqueId("order");
+    const res = await create(alice, uniqueId("key"), intent(orderId));
+    expect(res.status).toBe(201);
+    const get = async (pk: string, sk: string) =>
+      (
+        await stack.documentClient.send(
+          new GetCommand({
+            TableName: tables.payments.name,
+            Key: { pk, sk },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    expect(await get(`ORDER#${orderId}`, "ORDER")).toMatchObject({ paymentId: res.body.id });
+    // The PaymentIntent's metadata names the payment (checked above); no item says it again.
+    expect(await get(`INTENT#${String(res.body.stripePaymentIntentId)}`, "INTENT")).toBeUndefined();
+    const { Items = [] } = await stack.documentClient.send(
+      new QueryCommand({
+        TableName: tables.payments.name,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": `PAYMENT#${String(res.body.id)}` },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Items.map((i) => String(i.sk).split("#")[0]).sort()).toEqual([
+      "AUDIT",
+      "OUTBOX",
+      "PAYMENT",
+    ]);
   });
 
   it("replays the same answer for the same caller, key and body, without a second PaymentIntent", async () => {

@@ -1,8 +1,9 @@
 /**
  * POST /api/webhooks/stripe through the local gateway: signatures, duplicates (also concurrent),
- * events for PaymentIntents that are not ours or not recorded yet, and base64 bodies.
+ * events for PaymentIntents that are not ours or not recorded yet, base64 bodies, and how a
+ * notice finds its payment (the notice's own metadata, the legacy mapping item, Stripe).
  */
-import { DeleteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tables } from "../../infra/tables.js";
@@ -88,6 +89,27 @@ async function itemsOf(paymentId: string, prefix: string) {
     }),
   );
   return Items;
+}
+
+/** The legacy PaymentIntent → payment item of `pi`, if there is one. */
+async function intentItemOf(pi: string) {
+  const { Item } = await stack.documentClient.send(
+    new GetCommand({
+      TableName: tables.payments.name,
+      Key: { pk: `INTENT#${pi}`, sk: "INTENT" },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
+/** Requests the simulator's API has answered so far (webhook deliveries are off in this file). */
+const stripeRequests = () => stack.simulator.stats().requests;
+
+/** Confirms with `card` and waits for what Stripe does later (a dispute is opened a moment after). */
+async function pay(pi: string, card: string): Promise<void> {
+  await stack.stripe.paymentIntents.confirm(pi, { payment_method: card });
+  await stack.simulator.drainWebhooks();
 }
 
 async function succeededEventFor(): Promise<{ id: string; payload: string }> {
@@ -319,19 +341,152 @@ describe("metrics", () => {
 });
 
 describe("which payment", () => {
-  it("a PaymentIntent event finds its payment by its signed metadata, without the mapping", async () => {
+  it("a PaymentIntent event finds its payment by its signed metadata: no mapping item, no call to Stripe", async () => {
     const { id, payload } = await succeededEventFor();
     const payment = await stack.repository.get(id);
-    // The PaymentIntent → payment mapping item taken away: the metadata alone finds it.
-    await stack.documentClient.send(
-      new DeleteCommand({
-        TableName: tables.payments.name,
-        Key: { pk: `INTENT#${payment?.stripePaymentIntentId ?? ""}`, sk: "INTENT" },
-      }),
-    );
+    // A payment created now has no PaymentIntent → payment item: the metadata alone finds it.
+    expect(await intentItemOf(payment?.stripePaymentIntentId ?? "")).toBeUndefined();
+    const before = stripeRequests();
     const res = await send(payload, sign(payload));
     expect(res.status).toBe(200);
     expect((await stack.repository.get(id))?.status).toBe("captured");
+    expect(stripeRequests()).toBe(before);
+  });
+
+  it("a dispute event (no payment id in it) of a payment created now: found through Stripe's PaymentIntent, one GET", async () => {
+    const { id, pi } = await createPayment();
+    await pay(pi, "pm_card_createDispute");
+    const succeeded = JSON.stringify(await simulatorEvent(pi, "payment_intent.succeeded"));
+    expect((await send(succeeded, sign(succeeded))).status).toBe(200);
+    expect(await intentItemOf(pi)).toBeUndefined();
+    const dispute = stack.simulator.disputes().find((d) => d.payment_intent === pi);
+    expect(dispute).toBeDefined();
+    const payload = JSON.stringify(await simulatorEvent(pi, "charge.dispute.created"));
+    const before = stripeRequests();
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(stripeRequests() - before).toBe(1);
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "captured",
+      dispute: { id: dispute?.id, status: "needs_response" },
+    });
+    // Delivered again: found the same way, known from the payment as applied, nothing changes.
+    const applied = await stack.repository.get(id);
+    expect((await send(payload, sign(payload))).status).toBe(200);
+    expect((await stack.repository.get(id))?.version).toBe(applied?.version);
+  });
+
+  it("a refund event of a refund made through the API: found by the refund's own metadata, no call to Stripe", async () => {
+    const { id, payload } = await succeededEventFor();
+    expect((await send(payload, sign(payload))).status).toBe(200);
+    const pi = (await stack.repository.get(id))?.stripePaymentIntentId ?? "";
+    const backOffice = await stack.token("back-office", "payments:refund");
+    const made = await stack.call("POST", `/api/payments/${id}/refund`, {
+      token: backOffice,
+      body: { amount: 1_000 },
+      headers: { "idempotency-key": uniqueId("rkey") },
+    });
+    expect(made.status).toBe(202);
+    expect(await stack.repository.get(id)).toMatchObject({
+      amountRefundPending: 1_000,
+      amountRefunded: 0,
+    });
+    const stripeRefund = stack.simulator.refunds().find((r) => r.payment_intent === pi);
+    expect(stripeRefund?.metadata).toMatchObject({ payment_id: id, refund_id: made.body.id });
+    expect(await intentItemOf(pi)).toBeUndefined();
+
+    const event = JSON.stringify(await simulatorEvent(pi, "refund.created"));
+    const before = stripeRequests();
+    const res = await send(event, sign(event));
+    expect(res.status).toBe(200);
+    expect(stripeRequests()).toBe(before);
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "partially_refunded",
+      amountRefundPending: 0,
+      amountRefunded: 1_000,
+    });
+  });
+
+  it("a payment with a legacy mapping item (created before it stopped being written) is found by it, without Stripe", async () => {
+    const { id, pi } = await createPayment();
+    await pay(pi, "pm_card_createDispute");
+    const succeeded = JSON.stringify(await simulatorEvent(pi, "payment_intent.succeeded"));
+    expect((await send(succeeded, sign(succeeded))).status).toBe(200);
+    // As an earlier version's create wrote it.
+    await stack.documentClient.send(
+      new PutCommand({
+        TableName: tables.payments.name,
+        Item: { pk: `INTENT#${pi}`, sk: "INTENT", type: "intent", paymentId: id },
+      }),
+    );
+    // And Stripe's metadata no longer naming it: only the legacy item can find it.
+    await stack.stripe.paymentIntents.update(pi, { metadata: { payment_id: "" } });
+    const payload = JSON.stringify(await simulatorEvent(pi, "charge.dispute.created"));
+    const before = stripeRequests();
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(stripeRequests()).toBe(before);
+    expect((await stack.repository.get(id))?.dispute?.status).toBe("needs_response");
+  });
+
+  it("a dispute on another PaymentIntent whose metadata names our payment is not applied to it", async () => {
+    const { id } = await createPayment();
+    const victim = await stack.repository.get(id);
+    const forged = await stack.stripe.paymentIntents.create({
+      amount: 3_000,
+      currency: "usd",
+      metadata: { payment_id: id, order_id: victim?.orderId ?? "", customer_id: "alice" },
+    });
+    await pay(forged.id, "pm_card_createDispute");
+    const payload = JSON.stringify(await simulatorEvent(forged.id, "charge.dispute.created"));
+    const before = stripeRequests();
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(200);
+    expect(stripeRequests() - before).toBe(1);
+    const after = await stack.repository.get(id);
+    expect(after).toMatchObject({ status: "initiated", version: victim?.version });
+    expect(after?.dispute).toBeUndefined();
+  });
+
+  it("a refund whose metadata names a payment holding another PaymentIntent is not believed", async () => {
+    const { id, payload } = await succeededEventFor();
+    expect((await send(payload, sign(payload))).status).toBe(200);
+    const victim = await stack.repository.get(id);
+    // A Dashboard refund on a foreign PaymentIntent, its metadata copied from one of ours.
+    const foreign = await stack.stripe.paymentIntents.create({ amount: 2_000, currency: "usd" });
+    await pay(foreign.id, "pm_card_visa");
+    await stack.stripe.refunds.create({
+      payment_intent: foreign.id,
+      amount: 500,
+      metadata: { payment_id: id, refund_id: "ref_forged" },
+    });
+    const event = JSON.stringify(await simulatorEvent(foreign.id, "refund.created"));
+    const res = await send(event, sign(event));
+    expect(res.status).toBe(200);
+    expect(await stack.repository.get(id)).toMatchObject({
+      status: "captured",
+      amountRefunded: 0,
+      version: victim?.version,
+    });
+  });
+
+  it("a dispute on a PaymentIntent of ours not recorded yet: one GET of Stripe, then a retry is asked for", async () => {
+    const pending = await stack.stripe.paymentIntents.create({
+      amount: 1_000,
+      currency: "usd",
+      metadata: {
+        payment_id: "pay_0000000000000000000000000c",
+        order_id: uniqueId("order"),
+        customer_id: "alice",
+      },
+    });
+    await pay(pending.id, "pm_card_createDispute");
+    const payload = JSON.stringify(await simulatorEvent(pending.id, "charge.dispute.created"));
+    const before = stripeRequests();
+    const res = await send(payload, sign(payload));
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe("payment_not_recorded_yet");
+    expect(stripeRequests() - before).toBe(1);
   });
 
   it("metadata naming another payment is not believed: acknowledged, that payment stays as it was", async () => {

@@ -19,11 +19,13 @@ import {
   disputeEvent,
   NO_REQUEST,
   paymentIntentEvent,
+  refundEvent,
 } from "../../local/stripe-simulator/events.js";
 import {
   buildCharge,
   buildDispute,
   buildPaymentIntent,
+  buildRefund,
 } from "../../local/stripe-simulator/objects.js";
 
 const pi = buildPaymentIntent({
@@ -87,6 +89,46 @@ describe("noticeOf", () => {
     expect(noticeOf(disputeEvent("charge.dispute.funds_withdrawn", dispute, NO_REQUEST, 1))).toBe(
       undefined,
     );
+  });
+
+  it("the payment the object names itself: a PaymentIntent's metadata, a refund's own; none for charges and disputes", () => {
+    expect(
+      noticeOf(paymentIntentEvent("payment_intent.succeeded", pi, NO_REQUEST, 1))?.claimedPaymentId,
+    ).toBe("pay_1");
+    const refund = (metadata: Stripe.Metadata) =>
+      buildRefund({
+        amount: 500,
+        charge,
+        paymentIntentId: pi.id,
+        reason: null,
+        metadata,
+        pending: false,
+      });
+    // A refund this service made carries its payment next to our refund id.
+    const ours = noticeOf(
+      refundEvent(
+        "refund.updated",
+        refund({ payment_id: "pay_2", refund_id: "r1" }),
+        NO_REQUEST,
+        1,
+      ),
+    );
+    expect(ours).toMatchObject({
+      paymentIntentId: pi.id,
+      claimedPaymentId: "pay_2",
+      facts: [{ kind: "refund", refundId: "r1", amount: 500 }],
+    });
+    // One made in the Dashboard names none.
+    const dashboard = noticeOf(refundEvent("refund.updated", refund({}), NO_REQUEST, 1));
+    expect(dashboard).toMatchObject({ paymentIntentId: pi.id });
+    expect(dashboard).not.toHaveProperty("claimedPaymentId");
+    expect(noticeOf(chargeEvent("charge.refunded", charge, NO_REQUEST, 1))).not.toHaveProperty(
+      "claimedPaymentId",
+    );
+    const dispute = buildDispute(charge, pi.id);
+    expect(
+      noticeOf(disputeEvent("charge.dispute.created", dispute, NO_REQUEST, 1)),
+    ).not.toHaveProperty("claimedPaymentId");
   });
 
   it("an object missing what we read is refused before any notice", () => {
