@@ -33,7 +33,7 @@ export default $config({
     const storage = createStorage(settings.production);
     const api = createApi(settings, storage, secrets);
     const events = createEvents(settings, storage, secrets);
-    createJobs(settings, storage, secrets);
+    createJobs(settings, storage, secrets, events.outbox.failures);
     createAlarms({ api, events });
     const supportConsole = createConsole(settings, api);
 

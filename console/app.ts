@@ -470,7 +470,7 @@ async function paymentView(id: string): Promise<void> {
         h(
           "li",
           {},
-          `${String(e.type)} · ${e.published === true ? "published" : "not published yet"}`,
+          `${String(e.type)} · ${e.delivery === "parked" ? "parked, the sweeper retries" : e.delivery === "published" ? "published" : "handed to the stream"}`,
         ),
       );
     }

@@ -1,7 +1,9 @@
 /**
  * The payments table's stream (filtered to outbox INSERTs): each item's events to their Kafka
- * topics, in order. A record that fails fails the rest of the batch too, so an order's later
- * event is never published before its earlier one; Lambda retries from the first failed record.
+ * topics, in order. An item that cannot be sent is parked for the sweeper (the record succeeds);
+ * only a record that cannot even be parked fails, and then the rest of the batch fails too, so an
+ * order's later event is never published before its earlier one; Lambda retries from the first
+ * failed record.
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
@@ -39,19 +41,26 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
         const item = raw === undefined ? undefined : outboxItemFromImage(raw);
         if (item === undefined) return;
         try {
-          const outcome = await publishItem(publishDeps, item);
+          const { outcome, error } = await publishItem(publishDeps, item);
           if (outcome === "published") count(METRICS.outboxPublished, item.events.length);
+          if (outcome === "parked") {
+            count(METRICS.outboxPublishFailed);
+            logger.warn("outbox publish failed; parked for the sweeper", {
+              eventIds: eventIds(item),
+              error,
+            });
+          }
           if (outcome === "deferred") {
             count(METRICS.outboxPublishFailed);
             logger.warn(
-              "outbox event left to the sweeper: an earlier event of its payment failed",
-              { eventIds: eventIds(item) },
+              "outbox event parked for the sweeper: an earlier event of its payment is parked",
+              { eventIds: eventIds(item), error },
             );
           }
         } catch (error) {
           failedEarlier = true;
           count(METRICS.outboxPublishFailed);
-          logger.warn("outbox publish failed", {
+          logger.warn("outbox publish failed and could not be parked; the stream retries", {
             eventIds: eventIds(item),
             error: error instanceof Error ? error.message : String(error),
           });

@@ -20,6 +20,7 @@ export const METRIC = {
   webhookSignatureFailure: "WebhookSignatureFailure",
   stripeLatency: "StripeLatency",
   stripeError: "StripeError",
+  outboxPublishFailed: "OutboxPublishFailed",
 } as const;
 
 const FIVE_MINUTES = 300;
@@ -167,10 +168,19 @@ function alarmDefinitions({
       threshold: OUTBOX_AGE_THRESHOLD_MS,
       treatMissingData: "notBreaching",
     },
-    OutboxDlqDepth: queueDepth(
-      events.outbox.dlq,
-      "Outbox stream batches gave up after retries (the sweep job publishes the events)",
-    ),
+    OutboxParked: {
+      alarmDescription:
+        "Outbox events could not be sent and are parked for the sweep job (broker or publisher trouble), or unreadable",
+      namespace: NAMESPACE,
+      metricName: METRIC.outboxPublishFailed,
+      dimensions: SERVICE_DIMENSIONS,
+      statistic: "Sum",
+      period: FIVE_MINUTES,
+      evaluationPeriods: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+    },
     OrderPlacedDlqDepth: queueDepth(
       events.orderPlaced.dlq,
       "order.placed records set aside (poison records or batches that failed every retry)",
@@ -228,13 +238,11 @@ function dashboardBody(region: $util.Input<string>, inputs: AlarmInputs) {
           inputs.events.outbox.publisher.name,
           { stat: "Maximum", label: "Stream iterator age (ms)" },
         ],
-        [
-          "AWS/SQS",
-          "ApproximateNumberOfMessagesVisible",
-          "QueueName",
-          inputs.events.outbox.dlq.nodes.queue.name,
-          { stat: "Maximum", label: "Outbox DLQ", yAxis: "right" },
-        ],
+        service(METRIC.outboxPublishFailed, {
+          stat: "Sum",
+          label: "Parked (could not be sent)",
+          yAxis: "right",
+        }),
       ]),
       metricWidget("API", region, [
         ["AWS/ApiGateway", "Count", "ApiId", inputs.api.nodes.api.id, { stat: "Sum" }],

@@ -2,11 +2,13 @@
  * Events in and out.
  *
  * Out: the payments table's stream, filtered to outbox INSERTs, drives `publish-outbox`, which
- * sends each event to its Kafka topic (MSK, IAM auth). Ordering matters, so the handler fails the
- * rest of a batch after a failed record and reports partial batch failures; Lambda retries from
- * the first failed record, bisecting on errors. A batch still failing after the retries (or older
- * than an hour) is recorded in the outbox DLQ and the stream moves on; the outbox item itself
- * stays unpublished, and the `sweep-outbox` job (infra/jobs.ts) publishes it later.
+ * sends each event to its Kafka topic (MSK, IAM auth) and writes nothing back. An item it cannot
+ * send is parked in the table (the record still succeeds), and the `sweep-outbox` job
+ * (infra/jobs.ts) publishes it later. A record fails only when even parking fails; Lambda then
+ * retries from the first failed record, bisecting on errors. A batch still failing after the
+ * retries (or older than six hours, well inside the stream's 24) is written whole, records and
+ * all, to the `OutboxFailures` bucket, and the sweep job parks what it holds: so no event is lost
+ * however long the publisher cannot run.
  *
  * In: an MSK event-source mapping feeds `order.placed` to `order-placed`. A dev stage without an
  * MSK cluster gets the function and its DLQ but no mapping (and the publisher logs events).
@@ -24,7 +26,7 @@ import {
 import type { Secrets } from "./secrets.js";
 import type { Storage } from "./storage.js";
 
-/** SQS keeps a message 14 days at most: the DLQs keep theirs that long. */
+/** SQS keeps a message 14 days at most: the DLQ keeps its messages that long. */
 const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** The stream filter: new outbox items only (marking one published is a MODIFY). */
@@ -76,8 +78,13 @@ export function kafkaProducer(kafka: KafkaSettings | undefined): {
   };
 }
 
+/** How old a stream record may get before the mapping gives up on it and writes it to S3. */
+export const OUTBOX_MAX_RECORD_AGE_SECONDS = 6 * 3600;
+
 function createOutboxPublisher(settings: StageSettings, storage: Storage) {
-  const dlq = deadLetterQueue("OutboxDlq");
+  // Batches the mapping gave up on, records and all (an S3 destination gets the whole invocation
+  // record). Emptied by the sweep job; kept until then, whatever its age.
+  const failures = new sst.aws.Bucket("OutboxFailures");
   const producer = kafkaProducer(settings.kafka);
   const publisher = new sst.aws.Function("PublishOutbox", {
     ...functionDefaults(settings),
@@ -96,8 +103,11 @@ function createOutboxPublisher(settings: StageSettings, storage: Storage) {
         ],
         resources: [storage.payments.nodes.table.streamArn],
       },
-      // The stream mapping's on-failure destination is sent with the function's role.
-      { actions: ["sqs:SendMessage"], resources: [dlq.arn] },
+      // The stream mapping's on-failure destination is written with the function's role.
+      {
+        actions: ["s3:PutObject", "s3:ListBucket"],
+        resources: [failures.arn, $interpolate`${failures.arn}/*`],
+      },
       ...producer.permissions,
     ],
     ...(producer.vpc === undefined ? {} : { vpc: producer.vpc }),
@@ -112,12 +122,12 @@ function createOutboxPublisher(settings: StageSettings, storage: Storage) {
         functionResponseTypes: ["ReportBatchItemFailures"],
         bisectBatchOnFunctionError: true,
         maximumRetryAttempts: 10,
-        maximumRecordAgeInSeconds: 3600,
-        destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+        maximumRecordAgeInSeconds: OUTBOX_MAX_RECORD_AGE_SECONDS,
+        destinationConfig: { onFailure: { destinationArn: failures.arn } },
       },
     },
   });
-  return { publisher, dlq, subscription };
+  return { publisher, failures, subscription };
 }
 
 function createOrderPlacedConsumer(settings: StageSettings, storage: Storage, secrets: Secrets) {

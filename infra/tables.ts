@@ -11,8 +11,10 @@
  *                                                 written; begins_with PAYMENT reads both)
  *   PAYMENT#<paymentId> / REFUND#<refundId>       one refund and its reserved amount
  *   PAYMENT#<paymentId> / OUTBOX#<ver>#0000#<id>  the outgoing events of one change, in order
- *                                                 (published from the stream; earlier versions
- *                                                 wrote OUTBOX#<ver>#<n>#<id>, one event each)
+ *                                                 (published from the stream, nothing written
+ *                                                 back; TTL a week after the change; earlier
+ *                                                 versions wrote OUTBOX#<ver>#<n>#<id>, one event
+ *                                                 each)
  *   ORDER#<orderId>     / ORDER                   the one-payment-per-order lock
  *   INTENT#<paymentIntentId> / INTENT             which payment a Stripe PaymentIntent belongs to:
  *                                                 legacy (read, no longer written since
@@ -23,7 +25,9 @@
  *                                                 removes them within 30 days)
  * Items that may expire carry `expiresAt` (epoch seconds), the table's TTL attribute.
  * Payments that reconciliation must look at carry `watch` = "open" and `watchAt` (ISO time the
- * next look is due): the sparse index `byWatch` lists exactly those.
+ * next look is due); outbox items the publisher could not send are parked with `watch` = "outbox"
+ * (until the sweeper publishes them); dead letters carry `dead_letter:<status>`: the sparse index
+ * `byWatch` lists exactly those.
  *
  * idempotency (partition key `id`): Powertools idempotency records, TTL attribute `expiration`.
  */

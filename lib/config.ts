@@ -68,6 +68,17 @@ export const kafkaSettings = z.object({
   KAFKA_AUTH: z._default(z.enum(["plaintext", "tls", "iam"]), "plaintext"),
 });
 
+/**
+ * The outbox sweeper: the bucket where the stream's event-source mapping puts the batches it gave
+ * up on (unset: none is read), and an S3-compatible endpoint (the local emulator).
+ */
+export const outboxFailureSettings = z.object({
+  OUTBOX_FAILURE_BUCKET: z.optional(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)),
+  ),
+  S3_ENDPOINT: z.optional(z.url()),
+});
+
 export class ConfigError extends Error {}
 
 /** Parses `env` with `schema`; throws ConfigError("configuration NAME: problem") for the first bad setting. */

@@ -60,12 +60,17 @@ export interface RecentQuery extends PageRequest {
   readonly to?: string | undefined;
 }
 
-/** An event of the payment's outbox and whether it reached Kafka. */
+/**
+ * An event of the payment's outbox and how it goes to Kafka: `stream`, handed to the table's
+ * stream, whose publisher sends it and records nothing (unless it fails: then it is parked);
+ * `parked`, could not be sent, the sweeper retries; `published`, sent after all and marked (by the
+ * sweeper, or by an earlier version that marked every event).
+ */
 export interface OutboxSummary {
   readonly id: string;
   readonly type: string;
   readonly occurredAt: string;
-  readonly published: boolean;
+  readonly delivery: "stream" | "parked" | "published";
   readonly publishedAt?: string;
 }
 
@@ -237,7 +242,7 @@ export interface EventPublisher {
   publish(message: OutboxMessage): Promise<void>;
 }
 
-/** The outbox: the outgoing events of each change, kept with it until published. */
+/** The outbox: the outgoing events of each change, kept with it a week; failures parked. */
 export interface DueOutbox {
   readonly items: readonly OutboxItem[];
   /** Stored items that could not be read as outbox items, set aside (their keys, for people). */
@@ -245,19 +250,24 @@ export interface DueOutbox {
 }
 
 export interface OutboxStore {
-  /** Marks the item published at `now` (the first mark stays; a gone item is left alone). */
+  /** Marks a parked item published at `now`: out of the sweeper's index (a gone item is left alone). */
   markPublished(item: OutboxItemId, now: string): Promise<void>;
   /**
-   * Items still unpublished whose sweep time has come, oldest first; and the names of those
-   * among them that are no outbox item (corrupt), which it sets aside so they do not take the
-   * places of readable ones at every sweep.
+   * Parks the item for the sweeper (the publisher could not send it, or the stream gave up on it):
+   * it is kept until published. An item published since is left alone; one gone is written back.
+   */
+  park(item: OutboxItem, now: string): Promise<void>;
+  /**
+   * Parked items whose sweep time has come, oldest first; and the names of those among them that
+   * are no outbox item (corrupt), which it sets aside so they do not take the places of readable
+   * ones at every sweep.
    */
   due(now: string, limit: number): Promise<DueOutbox>;
   /**
-   * The same payment's unpublished items up to and including `item`, oldest first (`item` is
-   * missing when it is already published or gone).
+   * The same payment's parked items up to and including `item`, oldest first (`item` is among
+   * them only if it is parked itself).
    */
-  unpublishedUpTo(item: OutboxItemId): Promise<OutboxItem[]>;
+  parkedUpTo(item: OutboxItemId): Promise<OutboxItem[]>;
 }
 
 /** A record of `order.placed` that could not become a payment, and why. */

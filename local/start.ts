@@ -200,7 +200,12 @@ async function runReconciliation(): Promise<void> {
     if (summary.looked > 0) say(`reconciliation: ${JSON.stringify(summary)}`);
     const sweep = await import("../functions/sweep-outbox.js");
     const swept = await sweep.handler({}, localLambdaContext("sweep-outbox", 300));
-    if (swept.published > 0 || swept.failed > 0 || swept.unreadable.length > 0) {
+    if (
+      swept.published > 0 ||
+      swept.failed > 0 ||
+      swept.unreadable.length > 0 ||
+      swept.discarded.recovered > 0
+    ) {
       say(`outbox sweep: ${JSON.stringify(swept)}`);
     }
   } catch (error) {

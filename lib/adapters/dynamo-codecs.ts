@@ -17,14 +17,12 @@ import {
 import { isRefundStatus, type Refund } from "../domain/refunds.js";
 import * as z from "../zod.js";
 import {
-  INTENT_SK,
-  intentPk,
   ORDER_SK,
   OUTBOX_WATCH,
   orderPk,
+  outboxExpiresAt,
   outboxIdOf,
   outboxSk,
-  outboxWatchAt,
   paymentPk,
   refundSk,
 } from "./dynamo-keys.js";
@@ -62,10 +60,11 @@ export function storedChange(change: StatusChange): Item {
 }
 
 /**
- * The outgoing events of one change, in order. The stream publishes them at once; until the item
- * is marked published it also sits in the `byWatch` index (watch = "outbox"), where the outbox
- * sweeper finds any the stream could not deliver (a broker outage longer than the stream keeps
- * records, say). Each event is kept as its envelope only: ids, types and times are read from it.
+ * The outgoing events of one change, in order. The table's stream hands the item to the
+ * publisher, which sends them and writes nothing back: the item is in no index and expires a week
+ * after the change. Only an item the publisher could not send is parked (`byWatch`, watch =
+ * "outbox") for the sweeper. Each event is kept as its envelope only: ids, types and times are
+ * read from it.
  */
 export function outboxItem(
   payment: Payment,
@@ -80,8 +79,7 @@ export function outboxItem(
     type: "outbox",
     partitionKey: payment.orderId,
     events,
-    watch: OUTBOX_WATCH,
-    watchAt: outboxWatchAt(first.occurredAt, version),
+    expiresAt: outboxExpiresAt(first.occurredAt),
   };
 }
 
@@ -265,6 +263,7 @@ const storedOutboxItem = z.object({
   events: z.optional(z.array(storedEvent).check(z.minLength(1))),
   event: z.optional(storedEvent),
   publishedAt: z.optional(z.string()),
+  watch: z.optional(z.string()),
 });
 
 /**
@@ -274,7 +273,7 @@ const storedOutboxItem = z.object({
 export function readOutboxItem(value: unknown): OutboxItem | undefined {
   const parsed = storedOutboxItem.safeParse(value);
   if (!parsed.success) return undefined;
-  const { pk, sk, partitionKey, publishedAt } = parsed.data;
+  const { pk, sk, partitionKey, publishedAt, watch } = parsed.data;
   const id = outboxIdOf(pk, sk);
   if (id === undefined) return undefined;
   const events = parsed.data.events ?? (parsed.data.event === undefined ? [] : [parsed.data.event]);
@@ -284,6 +283,7 @@ export function readOutboxItem(value: unknown): OutboxItem | undefined {
     partitionKey,
     events,
     ...(publishedAt === undefined ? {} : { publishedAt }),
+    ...(watch === OUTBOX_WATCH && publishedAt === undefined ? { parked: true } : {}),
   };
 }
 

@@ -30,7 +30,7 @@ export const refundSk = (refundId: string) => `${REFUND_SK_PREFIX}${refundId}`;
 export const orderPk = (orderId: string) => `ORDER#${orderId}`;
 export const ORDER_SK = "ORDER";
 
-/** Which payment a Stripe PaymentIntent belongs to. */
+/** Which payment a Stripe PaymentIntent belongs to: legacy items (read, no longer written). */
 export const intentPk = (paymentIntentId: string) => `INTENT#${paymentIntentId}`;
 export const INTENT_SK = "INTENT";
 
@@ -75,22 +75,29 @@ export const DEAD_LETTER_SK = "DEADLETTER";
 /** `watch` value of payments reconciliation must look at (`watchAt`: when the next look is due). */
 export const PAYMENT_WATCH = "open";
 
-/** `watch` value of outbox items not published yet. */
+/**
+ * `watch` value of outbox items parked for the sweeper: the publisher could not send them (or an
+ * older item of their payment was parked), or the stream gave up on their batch. Items the stream
+ * hands over and the publisher sends are never in the index. (Items written before 2026-12-07's
+ * evening release entered the index when written, with the same value.)
+ */
 export const OUTBOX_WATCH = "outbox";
 /**
  * `watch` value of an item in the outbox's place that is no outbox item (corrupt): the sweeper
  * sets it aside here, out of its way, for people to look at (`watch = outbox-unreadable`).
  */
 export const OUTBOX_UNREADABLE_WATCH = "outbox-unreadable";
-/** How long the stream has to publish an event before the sweeper takes it up. */
-export const OUTBOX_SWEEP_AFTER_SECONDS = 600;
 /**
- * `watchAt` of an unpublished outbox item: when the sweeper may take it up. Unique and in the order
- * the changes happened (ties broken by version), so the sweeper publishes an order's events in
- * order.
+ * `watchAt` of a parked outbox item: due at once, and in the order the changes happened (the
+ * change's time, then its position among the payment's items), so a sweep takes the oldest first.
  */
-export const outboxWatchAt = (firstOccurredAt: string, version: number) =>
-  `${new Date(Date.parse(firstOccurredAt) + OUTBOX_SWEEP_AFTER_SECONDS * 1000).toISOString()}#${seq(version)}#${padIndex(0)}`;
+export const outboxWatchAt = (firstOccurredAt: string, position: string) =>
+  `${firstOccurredAt}#${position}`;
+/** Outbox items expire (TTL) this long after their change, or after a parked one is published. */
+export const OUTBOX_KEEP_SECONDS = 7 * 24 * 3600;
+/** The TTL (epoch seconds) of an outbox item whose clock starts at `from`. */
+export const outboxExpiresAt = (from: string) =>
+  Math.floor(Date.parse(from) / 1000) + OUTBOX_KEEP_SECONDS;
 
 /** `watch` and `watchAt` of a dead letter: listed by status, newest first. */
 export const deadLetterWatch = (status: DeadLetterStatus) => `dead_letter:${status}`;

@@ -1,11 +1,14 @@
 /**
- * OutboxStore on the payments table: marking items published (they then expire by TTL a week
- * later), finding the ones the stream has not delivered, and reading the stream's outbox items.
+ * OutboxStore on the payments table. An outbox item the stream hands over and the publisher sends
+ * is never written again (it expires a week after its change). Only an item that could not be
+ * sent is parked: it enters `byWatch` (watch = "outbox") and loses its expiry, the sweeper finds
+ * it there, and marks it published once sent (it then expires a week later).
  */
 import { type AttributeValue, ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
@@ -17,11 +20,10 @@ import {
   OUTBOX_SK_PREFIX,
   OUTBOX_UNREADABLE_WATCH,
   OUTBOX_WATCH,
+  outboxExpiresAt,
   outboxKey,
+  outboxWatchAt,
 } from "./dynamo-keys.js";
-
-/** Published events stay readable this long, for operators, then TTL removes them. */
-const KEEP_PUBLISHED_SECONDS = 7 * 24 * 3600;
 
 /**
  * The outbox item a stream record's new image (in attribute-value form) is, if it is one
@@ -46,10 +48,7 @@ export class DynamoOutbox implements OutboxStore {
           UpdateExpression:
             "SET publishedAt = if_not_exists(publishedAt, :now), expiresAt = :expires REMOVE watch, watchAt",
           ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: {
-            ":now": now,
-            ":expires": Math.floor(Date.parse(now) / 1000) + KEEP_PUBLISHED_SECONDS,
-          },
+          ExpressionAttributeValues: { ":now": now, ":expires": outboxExpiresAt(now) },
         }),
       );
     } catch (error) {
@@ -58,7 +57,49 @@ export class DynamoOutbox implements OutboxStore {
     }
   }
 
-  async unpublishedUpTo(item: OutboxItemId): Promise<OutboxItem[]> {
+  async park(item: OutboxItem, now: string): Promise<void> {
+    const first = item.events[0];
+    if (first === undefined) throw new Error("an outbox item needs an event");
+    const watchAt = outboxWatchAt(first.occurredAt, item.position);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: outboxKey(item),
+          UpdateExpression:
+            "SET watch = :outbox, watchAt = :at, parkedAt = if_not_exists(parkedAt, :now) REMOVE expiresAt",
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(publishedAt)",
+          ExpressionAttributeValues: { ":outbox": OUTBOX_WATCH, ":at": watchAt, ":now": now },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    // Published already (the sweeper was first), or gone: the stream kept a record the table no
+    // longer has (it expired). Only the second needs anything: the item is written back, parked.
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...outboxKey(item),
+            type: "outbox",
+            partitionKey: item.partitionKey,
+            events: item.events,
+            watch: OUTBOX_WATCH,
+            watchAt,
+            parkedAt: now,
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async parkedUpTo(item: OutboxItemId): Promise<OutboxItem[]> {
     // Outbox sort keys order by the payment's version, then by the event's index in it.
     const { pk, sk } = outboxKey(item);
     const out: OutboxItem[] = [];
@@ -68,11 +109,12 @@ export class DynamoOutbox implements OutboxStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :item",
-          FilterExpression: "attribute_not_exists(publishedAt)",
+          FilterExpression: "watch = :outbox AND attribute_not_exists(publishedAt)",
           ExpressionAttributeValues: {
             ":pk": pk,
             ":first": OUTBOX_SK_PREFIX,
             ":item": sk,
+            ":outbox": OUTBOX_WATCH,
           },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -113,7 +155,7 @@ export class DynamoOutbox implements OutboxStore {
       if (parsed === undefined) {
         unreadable.push(`${String(Item.pk)} ${String(Item.sk)}`);
         await this.setAside(Item.pk, Item.sk);
-      } else if (parsed.publishedAt === undefined) {
+      } else if (parsed.parked === true) {
         items.push(parsed);
       }
     }

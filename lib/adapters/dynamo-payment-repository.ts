@@ -504,7 +504,12 @@ export class DynamoPaymentRepository implements PaymentRepository {
             id: event.id,
             type: event.type,
             occurredAt: event.occurredAt,
-            published: item.publishedAt !== undefined,
+            delivery:
+              item.publishedAt !== undefined
+                ? "published"
+                : item.parked === true
+                  ? "parked"
+                  : "stream",
             ...(item.publishedAt === undefined ? {} : { publishedAt: item.publishedAt }),
           });
         }

@@ -41,8 +41,13 @@ export interface OutboxItem extends OutboxItemId {
   readonly partitionKey: string;
   /** The change's events, in the order they happened (at least one). */
   readonly events: readonly OutboxEventRecord[];
-  /** When the item was marked published (absent: not yet). */
+  /**
+   * When the sweeper published the item after it was parked (absent: it was never parked, and the
+   * stream's publisher sent it without writing anything back, or it is parked still).
+   */
   readonly publishedAt?: string;
+  /** Parked for the sweeper: the publisher could not send it, or the stream gave up on it. */
+  readonly parked?: boolean;
 }
 
 /** Whether `a` and `b` are the same outbox item (maybe read at different times). */

@@ -4,7 +4,9 @@
  * status and time, re-checking with Stripe now, and the scope rules (403 without the scope, 404
  * for a payment the caller may not read).
  */
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tables } from "../../infra/tables.js";
 import { type ApiResponse, type Stack, startStack, uniqueId } from "../support/stack.js";
 
 let stack: Stack;
@@ -38,6 +40,18 @@ async function create(token = alice, amount = 5_000, captureMethod = "automatic"
 async function pay(pi: string, card = "pm_card_visa") {
   await stack.stripe.paymentIntents.confirm(pi, { payment_method: card }).catch(() => undefined);
   await stack.simulator.drainWebhooks();
+}
+
+/** The legacy PaymentIntent → payment item of `pi`, if there is one. */
+async function intentItemOf(pi: string) {
+  const { Item } = await stack.documentClient.send(
+    new GetCommand({
+      TableName: tables.payments.name,
+      Key: { pk: `INTENT#${pi}`, sk: "INTENT" },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
 }
 
 const audit = (id: string, token = support, query = "") =>
@@ -140,8 +154,13 @@ describe("the audit trail", () => {
       "payment.captured",
       "payment.refunded",
     ]);
-    // No publisher runs in this stack: every event is still waiting for Kafka.
-    expect((read.body.events as { published: boolean }[]).every((e) => !e.published)).toBe(true);
+    // No publisher runs in this stack: every event is handed to the stream, none parked.
+    expect((read.body.events as { delivery: string }[]).map((e) => e.delivery)).toEqual([
+      "stream",
+      "stream",
+      "stream",
+      "stream",
+    ]);
     expect(read.body.stripeDashboardUrl).toBe(
       `https://dashboard.stripe.com/test/payments/${made.pi}`,
     );
@@ -210,6 +229,8 @@ describe("finding payments", () => {
     const other = await stack.call("GET", `/api/payments?customerId=${carol}`, { token: alice });
     expect(other.body).toEqual({ items: [], nextCursor: null });
 
+    // A payment created now has no PaymentIntent → payment item: Stripe's metadata finds it.
+    expect(await intentItemOf(made[0]?.pi ?? "")).toBeUndefined();
     const byIntent = await stack.call("GET", `/api/payments?stripePaymentIntentId=${made[0]?.pi}`, {
       token: support,
     });
@@ -218,6 +239,41 @@ describe("finding payments", () => {
       token: alice,
     });
     expect(notHers.body.items).toEqual([]);
+  });
+
+  it("by PaymentIntent: a legacy mapping item still finds its payment; metadata naming another's payment or a PaymentIntent Stripe does not know finds none", async () => {
+    const ids = (res: ApiResponse) => (res.body.items as { id: string }[]).map((p) => p.id);
+    const search = (pi: string) =>
+      stack.call("GET", `/api/payments?stripePaymentIntentId=${pi}`, { token: support });
+
+    // A payment of before 2026-12-07: its item, as an earlier create wrote it. Stripe's metadata
+    // made not to name it, so that only the item can find it.
+    const legacy = await create();
+    await stack.stripe.paymentIntents.update(legacy.pi, { metadata: { payment_id: "" } });
+    expect(ids(await search(legacy.pi))).toEqual([]);
+    await stack.documentClient.send(
+      new PutCommand({
+        TableName: tables.payments.name,
+        Item: { pk: `INTENT#${legacy.pi}`, sk: "INTENT", type: "intent", paymentId: legacy.id },
+      }),
+    );
+    expect(ids(await search(legacy.pi))).toEqual([legacy.id]);
+
+    // Another PaymentIntent on the account whose metadata claims one of our payments.
+    const victim = await create();
+    const forged = await stack.stripe.paymentIntents.create({
+      amount: 5_000,
+      currency: "eur",
+      metadata: { payment_id: victim.id, order_id: "whatever", customer_id: "alice" },
+    });
+    const res = await search(forged.id);
+    expect(res.status).toBe(200);
+    expect(ids(res)).toEqual([]);
+    expect(ids(await search(victim.pi))).toEqual([victim.id]);
+
+    const unknown = await search("pi_nobodyknowsthisone");
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toEqual({ items: [], nextCursor: null });
   });
 
   it("the recent list by status and time, newest first, with no scan", async () => {

@@ -4,9 +4,11 @@
  * MSK-trigger handler.
  */
 
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { Kafka, logLevel, type Producer } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { readOutboxItem } from "../../lib/adapters/dynamo-codecs.js";
 import { paymentIdForOrderPlaced } from "../../lib/domain/ids.js";
@@ -114,6 +116,41 @@ const initiatedIds = (orderId: string) => [
 ];
 const ids = (messages: readonly Collected[]) => messages.map((m) => m.headers["event-id"] ?? "");
 
+/** The payment's parked outbox items, as the sweeper's index holds them (read back). */
+async function parkedIds(paymentId: string): Promise<string[]> {
+  return (await outboxItems(paymentId))
+    .filter((i) => i.parked === true)
+    .flatMap((i) => i.events.map((e) => e.id));
+}
+
+/** The deps of a publisher whose sends the broker refuses (a topic name it cannot have). */
+async function refusingDeps() {
+  const { publishDeps } = await import("../../lib/runtime/kafka.js");
+  return { ...publishDeps, topics: { prefix: "no such topic!", mode: "per-type" as const } };
+}
+
+/**
+ * The real outbox store, with its sweep narrowed to the parked items of `pks` (the tables are
+ * shared by every test file, and most files run no publisher: the sweep must not also publish
+ * every other file's events).
+ */
+async function storeFor(...pks: string[]): Promise<OutboxStore> {
+  const { publishDeps } = await import("../../lib/runtime/kafka.js");
+  const store = publishDeps.outbox;
+  return {
+    markPublished: (item, now) => store.markPublished(item, now),
+    park: (item, now) => store.park(item, now),
+    parkedUpTo: (item) => store.parkedUpTo(item),
+    due: async (now, limit) => {
+      const due = await store.due(now, limit);
+      return {
+        items: due.items.filter((i) => pks.includes(`PAYMENT#${i.paymentId}`)),
+        unreadable: due.unreadable.filter((name) => pks.some((pk) => name.startsWith(`${pk} `))),
+      };
+    },
+  };
+}
+
 describe("outbox to Kafka", () => {
   it("every state change appears on its topic exactly once, with the contract's key, headers and envelope", async () => {
     const { id, orderId } = await createPaid();
@@ -155,14 +192,31 @@ describe("outbox to Kafka", () => {
   it("a broker outage delays events and loses none", async () => {
     await kafka.pause();
     const payments: { id: string; orderId: string }[] = [];
-    for (let i = 0; i < 5; i++) payments.push(await createPaid());
+    // Each record the publisher cannot send costs its producer's retries (seconds): two payments.
+    for (let i = 0; i < 2; i++) payments.push(await createPaid());
     await stack.simulator.drainWebhooks();
     const expected = (await Promise.all(payments.map((p) => outboxIds(p.id)))).flat();
-    expect(expected).toHaveLength(15);
+    expect(expected).toHaveLength(6);
     const orders = new Set(payments.map((p) => p.orderId));
     expect(collector.messages.filter((m) => orders.has(m.key))).toHaveLength(0);
 
+    // Every record handled while the broker is down: each one parked for the sweeper, since the
+    // publisher could not send it (the stream goes on instead of retrying it).
+    await stack.events?.poller.drain(scaled(120_000));
+    const parked = (await Promise.all(payments.map((p) => parkedIds(p.id)))).flat();
+    expect(new Set(parked)).toEqual(new Set(expected));
+    expect(collector.messages.filter((m) => orders.has(m.key))).toHaveLength(0);
+
     await kafka.resume();
+    // The sweeper sends them (every 5 minutes when deployed; run here at once).
+    const { sweepOutbox } = await import("../../lib/use-cases/publish-outbox.js");
+    const { publishDeps } = await import("../../lib/runtime/kafka.js");
+    const outbox = await storeFor(...payments.map((p) => `PAYMENT#${p.id}`));
+    expect(await sweepOutbox({ ...publishDeps, outbox }, 1_000)).toEqual({
+      published: 6,
+      failed: 0,
+      unreadable: [],
+    });
     await collector.waitFor((all) => expected.every((e) => ids(all).includes(e)), scaled(60_000));
     const received = ids(collector.messages.filter((m) => orders.has(m.key)));
     const lost = expected.filter((e) => !received.includes(e));
@@ -171,7 +225,7 @@ describe("outbox to Kafka", () => {
     // Anything received more than once is a republished id, never a new one.
     expect(new Set(received)).toEqual(new Set(expected));
     console.info(
-      `broker outage: ${expected.length} state changes, ${received.length} events received, ${lost.length} lost, ${duplicates} duplicate ids`,
+      `broker outage: ${expected.length} state changes, ${parked.length} parked and swept, ${received.length} events received, ${lost.length} lost, ${duplicates} duplicate ids`,
     );
   });
 });
@@ -453,8 +507,8 @@ describe("order.placed", () => {
 });
 
 describe("the outbox sweeper", () => {
-  it("publishes what the stream did not deliver, and marks it published", async () => {
-    // The stream side is stopped: what is written now stays unpublished in the outbox.
+  it("the stream's publisher writes nothing when it sends; what it cannot send is parked, and the sweeper publishes and marks it", async () => {
+    // The stream side is stopped: the items are handed over by hand below, as the stream would.
     await stack.events?.poller.stop();
     const res = await stack.call("POST", "/api/payments/intents", {
       token: alice,
@@ -463,39 +517,31 @@ describe("the outbox sweeper", () => {
     });
     expect(res.status).toBe(201);
     const paymentId = String(res.body.id);
-    const [eventId] = await outboxIds(paymentId);
-    const { sweepOutbox } = await import("../../lib/use-cases/publish-outbox.js");
+    const [item] = await outboxItems(paymentId);
+    if (item === undefined) throw new Error("no outbox item");
+    const eventId = item.events[0]?.id ?? "missing";
+    const { sweepOutbox, publishItem } = await import("../../lib/use-cases/publish-outbox.js");
     const { publishDeps } = await import("../../lib/runtime/kafka.js");
-    // The tables are shared by every test file, and most files run no publisher: the sweep is
-    // shown only this payment's due items (the same query, its answer narrowed), so it does not
-    // also publish every other file's events.
-    const store = publishDeps.outbox;
-    const outbox: OutboxStore = {
-      markPublished: (item, now) => store.markPublished(item, now),
-      unpublishedUpTo: (item) => store.unpublishedUpTo(item),
-      due: async (now, limit) => {
-        const due = await store.due(now, limit);
-        return {
-          items: due.items.filter((i) => i.paymentId === paymentId),
-          unreadable: due.unreadable.filter((name) => name.startsWith(`PAYMENT#${paymentId} `)),
-        };
-      },
-    };
-    const deps = { ...publishDeps, outbox };
-    // Not due yet: the stream gets ten minutes first.
+    const deps = { ...publishDeps, outbox: await storeFor(`PAYMENT#${paymentId}`) };
+    // Written in no index: nothing for the sweeper, nor for the handler's own (whole) sweep.
     expect(await sweepOutbox(deps, 1_000)).toEqual({ published: 0, failed: 0, unreadable: [] });
     const { handler } = await import("../../functions/sweep-outbox.js");
-    expect((await handler()).failed).toBe(0);
-    expect((await outboxItems(paymentId))[0]?.publishedAt).toBeUndefined();
-    const later = { now: () => new Date(Date.now() + 11 * 60_000).toISOString() };
-    expect(await sweepOutbox({ ...deps, clock: later }, 1_000)).toEqual({
-      published: 1,
-      failed: 0,
-      unreadable: [],
-    });
-    await collector.waitFor((all) => ids(all).includes(eventId ?? "missing"));
-    expect((await outboxItems(paymentId))[0]?.publishedAt).toBeDefined();
-    expect((await sweepOutbox({ ...deps, clock: later }, 1_000)).published).toBe(0);
+    expect((await handler()).discarded).toEqual({ recovered: 0, unreadable: [] });
+    expect(await parkedIds(paymentId)).toEqual([]);
+
+    // The broker refuses it: parked (the stream record succeeds), with the reason.
+    const refused = await publishItem(await refusingDeps(), item);
+    expect(refused.outcome).toBe("parked");
+    expect(refused.error).toEqual(expect.any(String));
+    expect(await parkedIds(paymentId)).toEqual([eventId]);
+
+    expect(await sweepOutbox(deps, 1_000)).toEqual({ published: 1, failed: 0, unreadable: [] });
+    await collector.waitFor((all) => ids(all).includes(eventId));
+    const [after] = await outboxItems(paymentId);
+    expect(after?.publishedAt).toBeDefined();
+    expect(after?.parked).toBeUndefined();
+    expect(await parkedIds(paymentId)).toEqual([]);
+    expect((await sweepOutbox(deps, 1_000)).published).toBe(0);
   });
 
   it("an item in the outbox's place that is no outbox item is set aside and reported, and frees its place", async () => {
@@ -515,8 +561,7 @@ describe("the outbox sweeper", () => {
     const mine = (name: string) => name.startsWith(`${pk} `);
     // Only this item is shown to the sweep (the tables are shared by every test file).
     const outbox: OutboxStore = {
-      markPublished: (item, now) => store.markPublished(item, now),
-      unpublishedUpTo: (item) => store.unpublishedUpTo(item),
+      ...(await storeFor(pk)),
       due: async (now, limit) => {
         const due = await store.due(now, limit);
         return { items: [], unreadable: due.unreadable.filter(mine) };
@@ -541,8 +586,8 @@ describe("the outbox sweeper", () => {
     expect(next.unreadable.filter(mine)).toEqual([]);
   });
 
-  it("a newer event the stream hands over after giving up on older ones goes out after them, or waits with them", async () => {
-    // The stream side is stopped: nothing of this payment is published.
+  it("a newer event goes out after an older parked one of its payment, or is parked behind it", async () => {
+    // The stream side is stopped: the items are handed over by hand below, as the stream would.
     await stack.events?.poller.stop();
     const { id, orderId } = await createPaid();
     for (const amount of [300, 400]) await refundSettled(id, amount);
@@ -554,45 +599,119 @@ describe("the outbox sweeper", () => {
       ["payment.refunded"],
       ["payment.refunded"],
     ]);
-    expect(items.flatMap((i) => i.events.map((e) => e.type))).toEqual([
-      "payment.initiated",
-      "payment.authorized",
-      "payment.captured",
-      "payment.refunded",
-      "payment.refunded",
-    ]);
-    const newest = items.at(-1);
-    if (newest === undefined) throw new Error("no outbox item");
+    const [first, second, third, fourth] = items;
+    if (first === undefined || second === undefined || third === undefined || fourth === undefined)
+      throw new Error("four outbox items expected");
     const { publishItem } = await import("../../lib/use-cases/publish-outbox.js");
     const { publishDeps } = await import("../../lib/runtime/kafka.js");
-    const unpublished = async () =>
-      (await outboxItems(id))
-        .filter((i) => i.publishedAt === undefined)
-        .reduce((n, i) => n + i.events.length, 0);
-    // The oldest event cannot be sent (the broker refuses the topic name): the newest is left
-    // for the sweeper rather than failed (no stream retry) or sent ahead of it.
-    const refused = {
-      ...publishDeps,
-      topics: { prefix: "no such topic!", mode: "per-type" as const },
-    };
-    expect(await publishItem(refused, newest)).toBe("deferred");
-    expect(await unpublished()).toBe(5);
+    const refused = await refusingDeps();
+    // The broker refuses the first: parked. The second finds it parked and still unsendable, so
+    // it is parked behind it rather than sent ahead of it.
+    expect((await publishItem(refused, first)).outcome).toBe("parked");
+    expect((await publishItem(refused, second)).outcome).toBe("deferred");
+    expect(await parkedIds(id)).toEqual([...first.events, ...second.events].map((e) => e.id));
 
-    // As the stream would, once the broker is back: only the newest record is handed over.
-    expect(await publishItem(publishDeps, newest)).toBe("published");
+    // The broker is back: the third, handed over, sends the two parked ones first, then itself.
+    expect((await publishItem(publishDeps, third)).outcome).toBe("published");
+    expect(await parkedIds(id)).toEqual([]);
+    expect((await publishItem(publishDeps, fourth)).outcome).toBe("published");
 
     const expected = items.flatMap((i) => i.events.map((e) => e.id));
     await collector.waitFor((all) => expected.every((e) => ids(all).includes(e)));
-    const refunds = collector.messages
-      .filter((m) => m.key === orderId && m.value.type === "payment.refunded")
+    const mine = collector.messages.filter(forOrder(orderId));
+    const refunds = mine
+      .filter((m) => m.value.type === "payment.refunded")
       .sort((a, b) => a.offset - b.offset);
     expect(refunds.map((m) => (m.value.data as { amountRefunded: number }).amountRefunded)).toEqual(
       [300, 700],
     );
-    expect(await unpublished()).toBe(0);
-    // Handed over again (a redelivery): nothing is sent twice.
-    const before = collector.messages.filter(forOrder(orderId)).length;
-    expect(await publishItem(publishDeps, newest)).toBe("already_published");
-    expect(collector.messages.filter(forOrder(orderId))).toHaveLength(before);
+    // The parked ones were marked when sent; the two sent straight from the stream were not.
+    expect((await outboxItems(id)).map((i) => i.publishedAt !== undefined)).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    // Handed over again (a redelivery): sent again with the same ids (at least once).
+    const before = ids(collector.messages.filter(forOrder(orderId))).length;
+    expect((await publishItem(publishDeps, fourth)).outcome).toBe("published");
+    await collector.waitFor((all) => ids(all.filter(forOrder(orderId))).length > before);
+    expect(new Set(ids(collector.messages.filter(forOrder(orderId))))).toEqual(new Set(expected));
+  });
+
+  it("a batch the stream gave up on is taken from the failure bucket, parked and published; an unreadable one is left and reported", async () => {
+    await stack.events?.poller.stop();
+    const res = await stack.call("POST", "/api/payments/intents", {
+      token: alice,
+      body: { orderId: uniqueId("discarded"), amount: 2_500, currency: "eur" },
+      headers: { "idempotency-key": uniqueId("key") },
+    });
+    expect(res.status).toBe(201);
+    const paymentId = String(res.body.id);
+    const pk = `PAYMENT#${paymentId}`;
+    const { Items = [] } = await stack.documentClient.send(
+      new QueryCommand({
+        TableName: tables.payments.name,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :o)",
+        ExpressionAttributeValues: { ":pk": pk, ":o": "OUTBOX#" },
+        ConsistentRead: true,
+      }),
+    );
+    const [stored] = Items;
+    if (stored === undefined) throw new Error("no outbox item");
+    // What Lambda writes for a discarded batch: the failure's metadata and the invocation record,
+    // a stream event whose records carry the items' new images in attribute-value form.
+    const failure = {
+      requestContext: { condition: "RetryAttemptsExhausted", approximateInvokeCount: 11 },
+      responseContext: { statusCode: 200, functionError: "Unhandled" },
+      version: "1.0",
+      timestamp: new Date().toISOString(),
+      DDBStreamBatchInfo: { shardId: "shardId-1", batchSize: 2 },
+      payload: JSON.stringify({
+        Records: [
+          { eventName: "INSERT", dynamodb: { NewImage: marshall(stored) } },
+          // Another kind of record of the table's stream: not the publisher's.
+          { eventName: "MODIFY", dynamodb: { NewImage: marshall({ pk, sk: "PAYMENT" }) } },
+        ],
+      }),
+    };
+    const bucket = `outbox-failures-${uniqueId("b")
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")}`.slice(0, 60);
+    const s3 = new S3Client({
+      region: "us-east-1",
+      // The local emulator serves S3 beside DynamoDB.
+      endpoint: inject("dynamodbEndpoint"),
+      forcePathStyle: true,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "2026/12/07/batch-1",
+        Body: JSON.stringify(failure),
+      }),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "2026/12/07/batch-2", Body: "{not json" }),
+    );
+
+    const { DiscardedBatches } = await import("../../lib/adapters/discarded-batches.js");
+    const { recoverDiscarded, sweepOutbox } = await import("../../lib/use-cases/publish-outbox.js");
+    const { publishDeps } = await import("../../lib/runtime/kafka.js");
+    const deps = { ...publishDeps, outbox: await storeFor(pk) };
+    const batches = new DiscardedBatches(s3, bucket);
+    expect(await recoverDiscarded(deps, batches, 100)).toEqual({
+      recovered: 1,
+      unreadable: ["2026/12/07/batch-2"],
+    });
+    // The read one is gone from the bucket; the unreadable one stays for people.
+    expect(await batches.list(100)).toEqual(["2026/12/07/batch-2"]);
+    const eventId = String((stored.events as { id: string }[])[0]?.id);
+    expect(await parkedIds(paymentId)).toEqual([eventId]);
+    expect(await sweepOutbox(deps, 1_000)).toEqual({ published: 1, failed: 0, unreadable: [] });
+    await collector.waitFor((all) => ids(all).includes(eventId));
+    expect(await parkedIds(paymentId)).toEqual([]);
   });
 });

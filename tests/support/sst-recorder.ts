@@ -196,6 +196,18 @@ function fakes(recorder: Recorder) {
     }
   }
 
+  class Bucket extends FakeResource {
+    constructor(name: string, args?: unknown, opts?: unknown) {
+      super("sst.aws.Bucket", name, args, opts);
+    }
+    get arn() {
+      return this.out("arn");
+    }
+    get name() {
+      return this.out("name");
+    }
+  }
+
   class SnsTopic extends FakeResource {
     constructor(name: string, args?: unknown, opts?: unknown) {
       super("sst.aws.SnsTopic", name, args, opts);
@@ -254,6 +266,7 @@ function fakes(recorder: Recorder) {
         ApiGatewayV2,
         Function: FakeFunction,
         Queue,
+        Bucket,
         SnsTopic,
         CronV2,
         Router,

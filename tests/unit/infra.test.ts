@@ -405,6 +405,19 @@ describe("HTTP API", () => {
     expect(JSON.stringify(at(handler, "environment"))).not.toMatch(/Stripe|STRIPE/);
   });
 
+  it("links Stripe's key to the functions that find a payment by its PaymentIntent at Stripe", () => {
+    // No PaymentIntent → payment item is written any more: the search by PaymentIntent
+    // (list-payments) and the webhook (charges, disputes, outside refunds) read the
+    // PaymentIntent's metadata from Stripe.
+    for (const routeKey of ["GET /api/payments", "POST /api/webhooks/stripe"]) {
+      const { handler } = routeCall(dev, routeKey);
+      expect(at(handler, "handler")).toMatch(
+        /^functions\/(list-payments|stripe-webhook)\.handler$/,
+      );
+      expect(linkNames(handler)).toContain("StripeSecretKey");
+    }
+  });
+
   it("leaves the Stripe webhook without an authorizer", () => {
     const webhooks = routes.filter((r) => r.auth === "none").map((r) => r.handler);
     expect(webhooks).toEqual(["stripe-webhook"]);
@@ -486,7 +499,7 @@ describe("tables", () => {
 });
 
 describe("outbox publisher", () => {
-  it("subscribes to the payments stream: outbox INSERTs, partial batch failures, DLQ", () => {
+  it("subscribes to the payments stream: outbox INSERTs, partial batch failures, failure bucket", () => {
     const payments = resource(dev, "sst.aws.Dynamo", tables.payments.name);
     const subscriptions = callsOf(payments, "subscribe");
     expect(subscriptions).toHaveLength(1);
@@ -502,14 +515,23 @@ describe("outbox publisher", () => {
     expect(at(mapping, "startingPosition")).toBe("TRIM_HORIZON");
     expect(at(mapping, "bisectBatchOnFunctionError")).toBe(true);
     expect(at(mapping, "maximumRetryAttempts")).toEqual(expect.any(Number));
-    expect(at(mapping, "destinationConfig", "onFailure", "destinationArn")).toBe("OutboxDlq.arn");
+    // Gives up well before the stream's 24 hours, so the whole batch can still be written to S3.
+    expect(at(mapping, "maximumRecordAgeInSeconds")).toBe(6 * 3600);
+    expect(at(mapping, "destinationConfig", "onFailure", "destinationArn")).toBe(
+      "OutboxFailures.arn",
+    );
+    expect(resource(dev, "sst.aws.Bucket", "OutboxFailures")).toBeDefined();
   });
 
-  it("may read the stream and send to its DLQ", () => {
+  it("may read the stream and write discarded batches to the failure bucket", () => {
     const { args } = resource(dev, "sst.aws.Function", "PublishOutbox");
     expect(at(args, "handler")).toBe("functions/publish-outbox.handler");
     expect(permissionsFor(args, "dynamodb:GetRecords")).toEqual(["Payments.nodes.table.streamArn"]);
-    expect(permissionsFor(args, "sqs:SendMessage")).toEqual(["OutboxDlq.arn"]);
+    expect(permissionsFor(args, "s3:PutObject")).toEqual([
+      "OutboxFailures.arn",
+      "OutboxFailures.arn/*",
+    ]);
+    expect(permissionsFor(args, "sqs:SendMessage")).toEqual([]);
   });
 
   it("without MSK logs events (no brokers, no VPC); with MSK sends them with IAM auth", () => {
@@ -713,9 +735,15 @@ describe("jobs", () => {
     );
   });
 
-  it("sweeps the outbox on a schedule", () => {
+  it("sweeps the outbox on a schedule, reading (and emptying) the failure bucket", () => {
     const { args } = resource(dev, "sst.aws.CronV2", "SweepOutbox");
     expect(at(args, "function", "handler")).toBe("functions/sweep-outbox.handler");
+    expect(linkNames(at(args, "function"))).toEqual(
+      expect.arrayContaining(["Payments", "OutboxFailures"]),
+    );
+    expect(at(args, "function", "environment", "OUTBOX_FAILURE_BUCKET")).toBe(
+      "OutboxFailures.name",
+    );
   });
 });
 
@@ -798,7 +826,7 @@ describe("alarms and dashboard", () => {
     ]);
   });
 
-  it("outbox age (the publisher's stream iterator age) and DLQ depths", () => {
+  it("outbox age (the publisher's stream iterator age), parked outbox events and DLQ depth", () => {
     expect(watched(alarm("OutboxAge"))).toEqual([
       {
         namespace: "AWS/Lambda",
@@ -806,13 +834,10 @@ describe("alarms and dashboard", () => {
         dimensions: { FunctionName: "PublishOutbox.name" },
       },
     ]);
-    expect(watched(alarm("OutboxDlqDepth"))).toEqual([
-      {
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: "OutboxDlq.nodes.queue.name" },
-      },
+    expect(watched(alarm("OutboxParked"))).toEqual([
+      { namespace: "PaymentService", metricName: METRICS.outboxPublishFailed, dimensions: service },
     ]);
+    expect(at(alarm("OutboxParked"), "threshold")).toBe(1);
     expect(watched(alarm("OrderPlacedDlqDepth"))).toEqual([
       {
         namespace: "AWS/SQS",

@@ -138,9 +138,11 @@ describe("outbox items", () => {
       sk: "OUTBOX#0000000009#0000#ev_a",
       type: "outbox",
       partitionKey: "order-1",
-      watch: "outbox",
-      watchAt: "2026-12-07T10:10:00.000Z#0000000009#0000",
+      // In no index (only a parked item is), and expiring a week after the change.
+      expiresAt: Date.parse("2026-12-14T10:00:00.000Z") / 1000,
     });
+    expect(written).not.toHaveProperty("watch");
+    expect(written).not.toHaveProperty("watchAt");
     const item = readOutboxItem(written);
     if (item === undefined) throw new Error("not read as an outbox item");
     expect(item).toEqual({
@@ -156,5 +158,18 @@ describe("outbox items", () => {
     expect(sameOutboxItem(item, { paymentId: "pay_1", position: item.position })).toBe(true);
     expect(sameOutboxItem(item, { paymentId: "pay_2", position: item.position })).toBe(false);
     expect(() => outboxItem(payment, 11, [])).toThrow("an outbox item needs an event");
+  });
+
+  it("an item in the sweeper's index and not published reads as parked; a published one does not", () => {
+    const written = outboxItem(payment, 9, [
+      paymentEvent("payment.captured", payment, "ev_a", payment.updatedAt),
+    ]);
+    expect(readOutboxItem({ ...written, watch: "outbox" })?.parked).toBe(true);
+    expect(
+      readOutboxItem({ ...written, watch: "outbox", publishedAt: "2026-12-07T10:00:01.000Z" })
+        ?.parked,
+    ).toBeUndefined();
+    expect(readOutboxItem({ ...written, watch: "outbox-unreadable" })?.parked).toBeUndefined();
+    expect(readOutboxItem(written)?.parked).toBeUndefined();
   });
 });
