@@ -30,8 +30,16 @@ const xray = tracingEnabled ? await import("./xray.js") : undefined;
 /** The container's X-Ray emitter, or `undefined` when tracing is off. */
 export const tracer: XRayEmitter | undefined = xray?.startEmitter({ service: "payment-service" });
 
-/** The handler subsegment for a middy stack (no response capture), or `undefined` when off. */
-export const tracingMiddleware: MiddlewareObj | undefined = tracer?.handlerMiddleware();
+/**
+ * The handler subsegment for a middy stack (no response capture), or `undefined` when off.
+ * `statusOf` tells the status a thrown error is answered with: a 4xx marks the subsegment as an
+ * error (the caller's), anything else as a fault (ours).
+ */
+export function tracingMiddleware(
+  statusOf: (error: unknown) => number | undefined,
+): MiddlewareObj | undefined {
+  return tracer?.handlerMiddleware(statusOf);
+}
 
 /** `client` with a subsegment per call when tracing is on; `client` itself when it is off. */
 export function traceAwsClient<T extends TraceableAwsClient>(client: T): T {

@@ -321,12 +321,16 @@ export function handlerFields(
   coldStart: boolean,
   service: string,
   error?: unknown,
+  /** The HTTP status the error is answered with, if known: a 4xx is the caller's (an error). */
+  status?: number,
 ): SubsegmentFields {
+  const flags =
+    status !== undefined && status >= 400 && status < 500 ? statusFlags(status) : { fault: true };
   return {
     annotations: { ColdStart: coldStart, Service: service },
     ...(error === undefined
       ? {}
-      : { fault: true, cause: { exceptions: [exceptionOf(error, false)] } }),
+      : { ...flags, cause: { exceptions: [exceptionOf(error, false)] } }),
   };
 }
 
@@ -523,13 +527,23 @@ export class XRayEmitter {
    * on purpose: middy calls it inline, so the subsegment it enters stays the async context of
    * the rest of the invocation (the handler and its DynamoDB and Stripe calls).
    */
-  handlerMiddleware(): MiddlewareObj {
+  handlerMiddleware(statusOf?: (error: unknown) => number | undefined): MiddlewareObj {
     const subsegments = new WeakMap<object, { open: OpenSubsegment; coldStart: boolean }>();
     const finish = async (request: object, error?: unknown): Promise<void> => {
       const state = subsegments.get(request);
       if (state === undefined) return;
       subsegments.delete(request);
-      quietly(() => this.close(state.open, handlerFields(state.coldStart, this.#service, error)));
+      quietly(() =>
+        this.close(
+          state.open,
+          handlerFields(
+            state.coldStart,
+            this.#service,
+            error,
+            error === undefined ? undefined : statusOf?.(error),
+          ),
+        ),
+      );
       // Out before the answer: Lambda may freeze the process as soon as the handler returns.
       await this.flush();
     };

@@ -140,7 +140,10 @@ export function httpHandler(
     },
   });
   // With tracing on (lib/tracing.ts): the handler's subsegment, without the response.
-  if (tracingMiddleware !== undefined) stack.use(tracingMiddleware);
+  const tracing = tracingMiddleware(
+    (error) => problemFromError(translateError(error)).response.statusCode,
+  );
+  if (tracing !== undefined) stack.use(tracing);
   if (mode === "optional") {
     stack.use({
       before: async (request) => {

@@ -35,6 +35,7 @@ interface Segment {
   readonly end_time?: number;
   readonly namespace?: string;
   readonly fault?: boolean;
+  readonly error?: boolean;
   readonly annotations?: Record<string, unknown>;
   readonly aws?: {
     readonly operation?: string;
@@ -285,6 +286,20 @@ describe("tracing on", () => {
     expect(everything).not.toContain("_secret_");
     expect(everything).not.toContain(STRIPE_KEY);
     expect(everything).not.toContain(sampled.token);
+  });
+
+  it("a request answered 4xx marks its handler an error (the caller's), not a fault", async () => {
+    const missing = `pay_${"0".repeat(26)}`;
+    const res = await fetch(`${sampled.url}/api/payments/${missing}`, {
+      headers: { authorization: `Bearer ${sampled.token}` },
+    });
+    expect(res.status).toBe(404);
+    const all = await sampledDaemon.segments((segments) =>
+      segments.some((s) => isHandler(s) && s.error === true),
+    );
+    const refused = all.filter((s) => isHandler(s) && s.error === true);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.fault).toBeUndefined();
   });
 
   it("sends nothing for an invocation Lambda did not sample (Sampled=0)", async () => {

@@ -559,6 +559,31 @@ describe("XRayEmitter", () => {
     expect(text).not.toContain(CLIENT_SECRET);
   });
 
+  it("the handler subsegment of an error answered 4xx is an error (429 a throttle), of anything else a fault", async () => {
+    class Refused extends Error {
+      constructor(readonly status: number) {
+        super(`refused with ${status}`);
+      }
+    }
+    const handler = middy(async (event: { status?: number }) => {
+      if (event.status !== undefined) throw new Refused(event.status);
+      throw new Error("our bug");
+    }).use(emitter.handlerMiddleware((e) => (e instanceof Refused ? e.status : undefined)));
+    for (const status of [404, 429, 503, undefined]) {
+      await expect(
+        handler({ ...(status === undefined ? {} : { status }) }, context()),
+      ).rejects.toThrow();
+    }
+    const docs = await documents(4);
+    expect(docs.map((d) => [d.error, d.throttle, d.fault])).toEqual([
+      [true, undefined, undefined],
+      [true, true, undefined],
+      [undefined, undefined, true],
+      [undefined, undefined, true],
+    ]);
+    for (const d of docs) expect(d.cause?.exceptions).toHaveLength(1);
+  });
+
   it("a handler of an earlier trace is not the parent of a later invocation's calls", async () => {
     const dynamo = stubDynamo([{ status: 200, body: {} }]);
     const later = "1-6746f0a1-00000000000000000000000a";
@@ -634,7 +659,7 @@ describe("lib/tracing.ts", () => {
       const tracing = await freshTracing(value);
       expect(tracing.tracingEnabled, String(value)).toBe(false);
       expect(tracing.tracer).toBeUndefined();
-      expect(tracing.tracingMiddleware).toBeUndefined();
+      expect(tracing.tracingMiddleware(() => 400)).toBeUndefined();
       const client = new DynamoDBClient({ region: "us-east-1" });
       expect(tracing.traceAwsClient(client)).toBe(client);
       expect(client.middlewareStack.identify().join()).not.toContain(AWS_MIDDLEWARE_NAME);
@@ -645,7 +670,7 @@ describe("lib/tracing.ts", () => {
     const tracing = await freshTracing("true");
     expect(tracing.tracingEnabled).toBe(true);
     expect(tracing.tracer?.captureAwsClient).toBeTypeOf("function");
-    expect(tracing.tracingMiddleware?.before).toBeTypeOf("function");
+    expect(tracing.tracingMiddleware(() => 400)?.before).toBeTypeOf("function");
     const client = tracing.traceAwsClient(new DynamoDBClient({ region: "us-east-1" }));
     expect(client.middlewareStack.identify().join()).toContain(AWS_MIDDLEWARE_NAME);
   });
