@@ -36,6 +36,22 @@ interface AlarmInputs {
   readonly events: Events;
 }
 
+/** An alarm on any occurrence of a service metric within 5 minutes. */
+function anyInFiveMinutes(alarmDescription: string, metricName: string): AlarmArgs {
+  return {
+    alarmDescription,
+    namespace: NAMESPACE,
+    metricName,
+    dimensions: SERVICE_DIMENSIONS,
+    statistic: "Sum",
+    period: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    threshold: 1,
+    treatMissingData: "notBreaching",
+  };
+}
+
 function serviceMetric(id: string, metricName: string) {
   return {
     id,
@@ -91,18 +107,10 @@ function alarmDefinitions({
       datapointsToAlarm: 2,
       treatMissingData: "notBreaching",
     },
-    WebhookSignatureFailures: {
-      alarmDescription: "A Stripe webhook failed signature verification (wrong secret or forged)",
-      namespace: NAMESPACE,
-      metricName: METRIC.webhookSignatureFailure,
-      dimensions: SERVICE_DIMENSIONS,
-      statistic: "Sum",
-      period: FIVE_MINUTES,
-      evaluationPeriods: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      treatMissingData: "notBreaching",
-    },
+    WebhookSignatureFailures: anyInFiveMinutes(
+      "A Stripe webhook failed signature verification (wrong secret or forged)",
+      METRIC.webhookSignatureFailure,
+    ),
     HighFailureRate: {
       alarmDescription:
         "More than 5% of API requests answered 5xx over 5 minutes (at least 20 requests)",
@@ -168,19 +176,10 @@ function alarmDefinitions({
       threshold: OUTBOX_AGE_THRESHOLD_MS,
       treatMissingData: "notBreaching",
     },
-    OutboxParked: {
-      alarmDescription:
-        "Outbox events could not be sent and are parked for the sweep job (broker or publisher trouble), or unreadable",
-      namespace: NAMESPACE,
-      metricName: METRIC.outboxPublishFailed,
-      dimensions: SERVICE_DIMENSIONS,
-      statistic: "Sum",
-      period: FIVE_MINUTES,
-      evaluationPeriods: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      treatMissingData: "notBreaching",
-    },
+    OutboxParked: anyInFiveMinutes(
+      "Outbox events could not be sent and are parked for the sweep job (broker or publisher trouble), or unreadable",
+      METRIC.outboxPublishFailed,
+    ),
     OrderPlacedDlqDepth: queueDepth(
       events.orderPlaced.dlq,
       "order.placed records set aside (poison records or batches that failed every retry)",

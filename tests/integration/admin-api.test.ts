@@ -4,10 +4,16 @@
  * status and time, re-checking with Stripe now, and the scope rules (403 without the scope, 404
  * for a payment the caller may not read).
  */
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tables } from "../../infra/tables.js";
-import { type ApiResponse, type Stack, startStack, uniqueId } from "../support/stack.js";
+import {
+  type ApiResponse,
+  legacyIntentItem,
+  type Stack,
+  startStack,
+  uniqueId,
+} from "../support/stack.js";
 
 let stack: Stack;
 let alice: string;
@@ -40,18 +46,6 @@ async function create(token = alice, amount = 5_000, captureMethod = "automatic"
 async function pay(pi: string, card = "pm_card_visa") {
   await stack.stripe.paymentIntents.confirm(pi, { payment_method: card }).catch(() => undefined);
   await stack.simulator.drainWebhooks();
-}
-
-/** The legacy PaymentIntent → payment item of `pi`, if there is one. */
-async function intentItemOf(pi: string) {
-  const { Item } = await stack.documentClient.send(
-    new GetCommand({
-      TableName: tables.payments.name,
-      Key: { pk: `INTENT#${pi}`, sk: "INTENT" },
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
 }
 
 const audit = (id: string, token = support, query = "") =>
@@ -230,7 +224,7 @@ describe("finding payments", () => {
     expect(other.body).toEqual({ items: [], nextCursor: null });
 
     // A payment created now has no PaymentIntent → payment item: Stripe's metadata finds it.
-    expect(await intentItemOf(made[0]?.pi ?? "")).toBeUndefined();
+    expect(await legacyIntentItem(stack, made[0]?.pi ?? "")).toBeUndefined();
     const byIntent = await stack.call("GET", `/api/payments?stripePaymentIntentId=${made[0]?.pi}`, {
       token: support,
     });

@@ -3,13 +3,19 @@
  * events for PaymentIntents that are not ours or not recorded yet, base64 bodies, and how a
  * notice finds its payment (the notice's own metadata, the legacy mapping item, Stripe).
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tables } from "../../infra/tables.js";
 import { STRIPE_API_VERSION } from "../../lib/adapters/stripe-facts.js";
 import { APPLIED_STRIPE_EVENTS_KEPT } from "../../lib/domain/payment.js";
-import { type Stack, startStack, uniqueId, WEBHOOK_SECRET } from "../support/stack.js";
+import {
+  legacyIntentItem,
+  type Stack,
+  startStack,
+  uniqueId,
+  WEBHOOK_SECRET,
+} from "../support/stack.js";
 
 let stack: Stack;
 let alice: string;
@@ -91,22 +97,20 @@ async function itemsOf(paymentId: string, prefix: string) {
   return Items;
 }
 
-/** The legacy PaymentIntent → payment item of `pi`, if there is one. */
-async function intentItemOf(pi: string) {
-  const { Item } = await stack.documentClient.send(
-    new GetCommand({
-      TableName: tables.payments.name,
-      Key: { pk: `INTENT#${pi}`, sk: "INTENT" },
-      ConsistentRead: true,
-    }),
-  );
-  return Item;
-}
-
 /** Requests the simulator's API has answered so far (webhook deliveries are off in this file). */
 const stripeRequests = () => stack.simulator.stats().requests;
 
 /** Confirms with `card` and waits for what Stripe does later (a dispute is opened a moment after). */
+/** Another PaymentIntent on the account whose metadata claims payment `id` (and its order). */
+async function forgedIntent(id: string) {
+  const victim = await stack.repository.get(id);
+  return await stack.stripe.paymentIntents.create({
+    amount: 3_000,
+    currency: "usd",
+    metadata: { payment_id: id, order_id: victim?.orderId ?? "", customer_id: "alice" },
+  });
+}
+
 async function pay(pi: string, card: string): Promise<void> {
   await stack.stripe.paymentIntents.confirm(pi, { payment_method: card });
   await stack.simulator.drainWebhooks();
@@ -345,7 +349,7 @@ describe("which payment", () => {
     const { id, payload } = await succeededEventFor();
     const payment = await stack.repository.get(id);
     // A payment created now has no PaymentIntent → payment item: the metadata alone finds it.
-    expect(await intentItemOf(payment?.stripePaymentIntentId ?? "")).toBeUndefined();
+    expect(await legacyIntentItem(stack, payment?.stripePaymentIntentId ?? "")).toBeUndefined();
     const before = stripeRequests();
     const res = await send(payload, sign(payload));
     expect(res.status).toBe(200);
@@ -358,7 +362,7 @@ describe("which payment", () => {
     await pay(pi, "pm_card_createDispute");
     const succeeded = JSON.stringify(await simulatorEvent(pi, "payment_intent.succeeded"));
     expect((await send(succeeded, sign(succeeded))).status).toBe(200);
-    expect(await intentItemOf(pi)).toBeUndefined();
+    expect(await legacyIntentItem(stack, pi)).toBeUndefined();
     const dispute = stack.simulator.disputes().find((d) => d.payment_intent === pi);
     expect(dispute).toBeDefined();
     const payload = JSON.stringify(await simulatorEvent(pi, "charge.dispute.created"));
@@ -393,7 +397,7 @@ describe("which payment", () => {
     });
     const stripeRefund = stack.simulator.refunds().find((r) => r.payment_intent === pi);
     expect(stripeRefund?.metadata).toMatchObject({ payment_id: id, refund_id: made.body.id });
-    expect(await intentItemOf(pi)).toBeUndefined();
+    expect(await legacyIntentItem(stack, pi)).toBeUndefined();
 
     const event = JSON.stringify(await simulatorEvent(pi, "refund.created"));
     const before = stripeRequests();
@@ -432,11 +436,7 @@ describe("which payment", () => {
   it("a dispute on another PaymentIntent whose metadata names our payment is not applied to it", async () => {
     const { id } = await createPayment();
     const victim = await stack.repository.get(id);
-    const forged = await stack.stripe.paymentIntents.create({
-      amount: 3_000,
-      currency: "usd",
-      metadata: { payment_id: id, order_id: victim?.orderId ?? "", customer_id: "alice" },
-    });
+    const forged = await forgedIntent(id);
     await pay(forged.id, "pm_card_createDispute");
     const payload = JSON.stringify(await simulatorEvent(forged.id, "charge.dispute.created"));
     const before = stripeRequests();
@@ -491,13 +491,9 @@ describe("which payment", () => {
 
   it("metadata naming another payment is not believed: acknowledged, that payment stays as it was", async () => {
     const { id } = await createPayment();
-    const victim = await stack.repository.get(id);
     // Another PaymentIntent on the account (a script, the Dashboard) claiming our payment.
-    const forged = await stack.stripe.paymentIntents.create({
-      amount: 3_000,
-      currency: "usd",
-      metadata: { payment_id: id, order_id: victim?.orderId ?? "", customer_id: "alice" },
-    });
+    const victim = await stack.repository.get(id);
+    const forged = await forgedIntent(id);
     await stack.stripe.paymentIntents.confirm(forged.id, { payment_method: "pm_card_visa" });
     const payload = JSON.stringify(await simulatorEvent(forged.id, "payment_intent.succeeded"));
     const res = await send(payload, sign(payload));

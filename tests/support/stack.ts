@@ -3,7 +3,7 @@
  * real handler modules, on free ports, over the shared local DynamoDB server.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import Stripe from "stripe";
 import { inject } from "vitest";
 import { routes } from "../../infra/routes.js";
@@ -207,3 +207,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 /** A fresh id for test data, so tests sharing the tables never meet. */
 export const uniqueId = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+
+/** The legacy PaymentIntent → payment item of `pi` (written before 2026-12-07), if there is one. */
+export async function legacyIntentItem(stack: Stack, pi: string) {
+  const { Item } = await stack.documentClient.send(
+    new GetCommand({
+      TableName: tables.payments.name,
+      Key: { pk: `INTENT#${pi}`, sk: "INTENT" },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
