@@ -660,7 +660,8 @@ export class DynamoPaymentRepository implements PaymentRepository {
           UpdateExpression:
             "SET reservation = :reservation, #status = :status, amount = if_not_exists(amount, :amount), " +
             "id = if_not_exists(id, :id), paymentId = :paymentId, stripeRefundId = :stripeRefundId, " +
-            "createdAt = if_not_exists(createdAt, :now), updatedAt = :now, #type = :type",
+            "createdAt = if_not_exists(createdAt, :now), updatedAt = :now, #type = :type" +
+            (r.next.statusAt === undefined ? "" : ", statusAt = :statusAt"),
           ConditionExpression:
             r.prior === undefined ? "attribute_not_exists(sk)" : "reservation = :priorReservation",
           ExpressionAttributeNames: { "#status": "status", "#type": "type" },
@@ -673,6 +674,7 @@ export class DynamoPaymentRepository implements PaymentRepository {
             ":stripeRefundId": r.stripeRefundId,
             ":now": after.updatedAt,
             ":type": "refund",
+            ...(r.next.statusAt === undefined ? {} : { ":statusAt": r.next.statusAt }),
             ...(r.prior === undefined ? {} : { ":priorReservation": r.prior.reservation }),
           },
         },
@@ -687,9 +689,16 @@ export class DynamoPaymentRepository implements PaymentRepository {
   }
 
   async getRefundRecord(paymentId: string, key: string): Promise<RefundRecordState | undefined> {
-    const refund = await this.getRefund(paymentId, key);
-    if (refund === undefined) return undefined;
-    return { amount: refund.amount, reservation: refund.reservation, status: refund.status };
+    const item = await this.item(paymentPk(paymentId), refundSk(key));
+    if (item === undefined) return undefined;
+    const refund = toRefund(item);
+    const statusAt = typeof item.statusAt === "number" ? item.statusAt : undefined;
+    return {
+      amount: refund.amount,
+      reservation: refund.reservation,
+      status: refund.status,
+      ...(statusAt === undefined ? {} : { statusAt }),
+    };
   }
 }
 

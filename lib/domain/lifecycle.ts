@@ -85,6 +85,11 @@ export interface RefundRecordState {
   readonly amount: number;
   readonly reservation: "held" | "settled" | "released";
   readonly status: RefundStatus;
+  /**
+   * When Stripe said the status a held refund shows (its fact's time, epoch seconds); absent on
+   * records written before it was kept. An older fact read later does not set it back.
+   */
+  readonly statusAt?: number;
 }
 
 export interface Change {
@@ -280,11 +285,12 @@ function applyRefund(
     };
   }
   // pending / requires_action: nothing settles yet; ours stays held, someone else's is not counted.
+  // A held refund shows the newest status Stripe gave (a late older event does not set it back).
   if (prior === undefined) return { payment };
-  return {
-    payment,
-    refund: { ...prior, status: prior.reservation === "held" ? fact.status : prior.status },
-  };
+  const newer = prior.statusAt === undefined || fact.at >= prior.statusAt;
+  if (prior.reservation !== "held" || prior.status === fact.status || !newer)
+    return { payment, refund: prior };
+  return { payment, refund: { ...prior, status: fact.status, statusAt: fact.at } };
 }
 
 const BEFORE_AUTHORIZED: ReadonlySet<PaymentStatus> = new Set([

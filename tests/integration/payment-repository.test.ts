@@ -197,3 +197,36 @@ describe("the payment item", () => {
     await expect(stack.repository.get(payment.id)).rejects.toThrow(/appliedStripeEvents/);
   });
 });
+
+describe("refund records", () => {
+  it("keep when Stripe gave a held refund's status, and a record without it reads without it", async () => {
+    const payment = await inserted();
+    const captured: Payment = {
+      ...payment,
+      status: "captured",
+      amountCaptured: 2_000,
+      amountRefundPending: 500,
+      updatedAt: T1,
+    };
+    const first = { amount: 500, reservation: "held", status: "pending" } as const;
+    expect(
+      await stack.repository.applyChange({
+        ...change(payment, captured),
+        refunds: [{ key: "rfd_a", stripeRefundId: "re_a", prior: undefined, next: first }],
+      }),
+    ).toBe("applied");
+    expect(await stack.repository.getRefundRecord(payment.id, "rfd_a")).toEqual(first);
+
+    const later = { ...first, status: "requires_action", statusAt: 1_796_000_000 } as const;
+    const read = await stack.repository.get(payment.id);
+    if (read === undefined) throw new Error("payment gone");
+    expect(
+      await stack.repository.applyChange({
+        ...change(read, { ...read, updatedAt: T1 }),
+        history: [],
+        refunds: [{ key: "rfd_a", stripeRefundId: "re_a", prior: first, next: later }],
+      }),
+    ).toBe("applied");
+    expect(await stack.repository.getRefundRecord(payment.id, "rfd_a")).toEqual(later);
+  });
+});

@@ -338,6 +338,40 @@ describe("applyFact, in order", () => {
     ]);
   });
 
+  it("a held refund shows the newest status Stripe gave: a late older event does not set it back", () => {
+    const records = new Map<string, RefundRecordState>([
+      ["rfd_1", { amount: 3_000, reservation: "held", status: "pending" }],
+    ]);
+    const start = {
+      ...run(base(), [intent(10, "succeeded", { amountReceived: 10_000 })]).payment,
+      amountRefundPending: 3_000,
+    };
+    const refundAt = (at: number, status: "pending" | "requires_action") =>
+      ({
+        kind: "refund",
+        at,
+        stripeRefundId: "re_1",
+        refundId: "rfd_1",
+        amount: 3_000,
+        status,
+      }) as const;
+    const { payment } = run(
+      start,
+      [refundAt(40, "requires_action"), refundAt(30, "pending"), refundAt(40, "requires_action")],
+      records,
+    );
+    expect(records.get("rfd_1")).toEqual({
+      amount: 3_000,
+      reservation: "held",
+      status: "requires_action",
+      statusAt: 40,
+    });
+    expect(payment.amountRefundPending).toBe(3_000);
+    // A newer one does move it.
+    run(payment, [refundAt(50, "pending")], records);
+    expect(records.get("rfd_1")?.status).toBe("pending");
+  });
+
   it("a failed refund releases its reservation once", () => {
     const records = new Map<string, RefundRecordState>([
       ["rfd_1", { amount: 3_000, reservation: "held", status: "pending" }],
