@@ -94,7 +94,7 @@ export const OUTBOX_UNREADABLE_WATCH = "outbox-unreadable";
 export const outboxWatchAt = (firstOccurredAt: string, position: string) =>
   `${firstOccurredAt}#${position}`;
 /** Outbox items expire (TTL) this long after their change, or after a parked one is published. */
-export const OUTBOX_KEEP_SECONDS = 7 * 24 * 3600;
+const OUTBOX_KEEP_SECONDS = 7 * 24 * 3600;
 /** The TTL (epoch seconds) of an outbox item whose clock starts at `from`. */
 export const outboxExpiresAt = (from: string) =>
   Math.floor(Date.parse(from) / 1000) + OUTBOX_KEEP_SECONDS;

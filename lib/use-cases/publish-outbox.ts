@@ -62,7 +62,7 @@ export async function publishItem(deps: PublishDeps, item: OutboxItem): Promise<
     await deps.outbox.park(item, deps.clock.now());
     return { outcome: "parked", error: message(error) };
   }
-  if (item.parked === true || parked.some((p) => sameOutboxItem(p, item))) {
+  if (parked.some((p) => sameOutboxItem(p, item))) {
     await deps.outbox.markPublished(item, deps.clock.now());
   }
   return { outcome: "published" };
